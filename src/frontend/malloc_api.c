@@ -1,0 +1,319 @@
+/*
+ * malloc_api.c - the ward_malloc family and first-class heaps: argument
+ * checks, the inline fast paths, and the pointer validation every free,
+ * realloc and usable_size goes through.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "heap/heap.h"
+#include "os/os.h"
+#include "ward.h"
+
+/* --------------------------------------------------------- validation */
+
+typedef enum block_kind_e { BLOCK_SMALL, BLOCK_LARGE, BLOCK_HUGE } block_kind_t;
+
+typedef struct block_info_s {
+    block_kind_t kind;
+    ward_page_t *page;  /* small and large */
+    ward_huge_t *huge;  /* huge */
+    size_t usable;
+} block_info_t;
+
+/* Finds the block p points to; stops the program, naming operation, when
+ * p is not a live block's start.  A small block freed and then looked up
+ * again is caught here when its bit is already clear. */
+static void block_lookup(const void *p, const char *operation, block_info_t *info)
+{
+    ward_segment_t *seg = _ward_segmap_lookup(p);
+    if (seg == NULL)
+        _ward_fatal_op(operation, "pointer not allocated by ward", p, 0);
+    if (seg->kind == WARD_SEGMENT_HUGE) {
+        ward_huge_t *h = (ward_huge_t *)seg;
+        if ((const char *)p != h->user)
+            _ward_fatal_op(operation, "interior pointer", p, h->usable);
+        if (atomic_load_explicit(&h->live, memory_order_relaxed) != 1)
+            _ward_fatal_op(operation, "double free", p, h->usable);
+        info->kind = BLOCK_HUGE;
+        info->huge = h;
+        info->page = NULL;
+        info->usable = h->usable;
+        return;
+    }
+    ward_page_t *page = _ward_segment_page_of(seg, p);
+    info->page = page;
+    info->huge = NULL;
+    if (page->kind == WARD_PAGE_SMALL) {
+        uint32_t i = _ward_page_block_index(page, p);
+        if (i == UINT32_MAX)
+            _ward_fatal_op(operation, "interior pointer", p, page->block_size);
+        /* Only the owner may read the bitmap; others learn of a freed block
+         * when the owner collects. */
+        ward_heap_t *owner = atomic_load_explicit(&page->heap, memory_order_relaxed);
+        if (owner != NULL && owner == _ward_tls_heap && !_ward_bit_test(page->bits, i))
+            _ward_fatal_op(operation, "double free", p, page->block_size);
+        info->kind = BLOCK_SMALL;
+        info->usable = page->block_size;
+        return;
+    }
+    if (page->kind != WARD_PAGE_LARGE || (const char *)p != page->start ||
+        atomic_load_explicit(&page->large_live, memory_order_relaxed) != 1)
+        _ward_free_large(page, (void *)p, operation); /* names the error and stops */
+    info->kind = BLOCK_LARGE;
+    info->usable = page->block_size;
+}
+
+/* -------------------------------------------------------------- malloc */
+
+static WARD_NOINLINE void *malloc_slow(size_t n, size_t alignment)
+{
+    if (n > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    ward_heap_t *h = _ward_heap_current();
+    if (h == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (h->kind == WARD_HEAP_SHARED) {
+        pthread_mutex_lock(&h->lock);
+        void *p = _ward_heap_alloc(h, n, alignment);
+        pthread_mutex_unlock(&h->lock);
+        return p;
+    }
+    return _ward_heap_alloc(h, n, alignment);
+}
+
+WARD_API void *ward_malloc(size_t n)
+{
+    ward_heap_t *h = _ward_tls_heap;
+    if (WARD_LIKELY(h != NULL && n <= WARD_SMALL_MAX)) {
+        unsigned c = _ward_size_class(n);
+        ward_page_t *page = h->direct[c];
+        if (WARD_LIKELY(page->free != NULL)) {
+            void *p = _ward_page_pop(page);
+            ward_owned_add(h->mallocs[c], 1);
+            ward_owned_add(h->allocated_delta, (int64_t)page->block_size);
+            return p;
+        }
+        return _ward_heap_alloc_small_slow(h, c);
+    }
+    return malloc_slow(n, 0);
+}
+
+WARD_API void *ward_calloc(size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total) || total > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = ward_malloc(total);
+    /* A huge block is a fresh mapping and reads as zeros already. */
+    if (p && total <= WARD_LARGE_MAX)
+        memset(p, 0, total);
+    return p;
+}
+
+/* --------------------------------------------------------------- free */
+
+static WARD_NOINLINE void free_not_small(ward_segment_t *seg, void *p)
+{
+    if (seg == NULL)
+        _ward_fatal_op("free", "pointer not allocated by ward", p, 0);
+    if (seg->kind == WARD_SEGMENT_HUGE) {
+        _ward_huge_free((ward_huge_t *)seg, p, "free");
+        return;
+    }
+    _ward_free_large(_ward_segment_page_of(seg, p), p, "free");
+}
+
+WARD_API void ward_free(void *p)
+{
+    if (p == NULL)
+        return;
+    ward_segment_t *seg = _ward_segmap_lookup(p);
+    if (WARD_UNLIKELY(seg == NULL || seg->kind != WARD_SEGMENT_SLICED)) {
+        free_not_small(seg, p);
+        return;
+    }
+    ward_page_t *page = _ward_segment_page_of(seg, p);
+    if (WARD_UNLIKELY(page->kind != WARD_PAGE_SMALL)) {
+        free_not_small(seg, p);
+        return;
+    }
+    uint32_t i = _ward_page_block_index(page, p);
+    if (WARD_UNLIKELY(i == UINT32_MAX))
+        _ward_fatal_op("free", "interior pointer", p, page->block_size);
+    ward_heap_t *h = _ward_tls_heap;
+    if (WARD_LIKELY(h != NULL && atomic_load_explicit(&page->heap, memory_order_relaxed) == h)) {
+        if (WARD_UNLIKELY(!_ward_bit_test(page->bits, i)))
+            _ward_fatal_op("free", "double free", p, page->block_size);
+        _ward_bit_clear(page->bits, i);
+        ward_block_t *b = p;
+        b->next = page->free;
+        page->free = b;
+        page->used--;
+        ward_owned_add(h->frees[page->class_index], 1);
+        ward_owned_add(h->allocated_delta, -(int64_t)page->block_size);
+        if (WARD_UNLIKELY(page->in_full || page->used == 0))
+            _ward_heap_page_freed(h, page);
+        return;
+    }
+    _ward_free_remote(page, p);
+}
+
+/* ------------------------------------------------------------ realloc */
+
+static void *realloc_in(ward_heap_t *heap, void *p, size_t n)
+{
+    if (p == NULL)
+        return heap ? ward_heap_malloc(heap, n) : ward_malloc(n);
+    if (n > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    block_info_t info;
+    block_lookup(p, "realloc", &info);
+    if (n == 0) {
+        ward_free(p);
+        return NULL;
+    }
+    /* Keep the block when n fits and does not waste more than half of it
+     * (a small block stays in its class; shrinking a large one to small
+     * moves it). */
+    if (info.kind != BLOCK_HUGE && n <= info.usable && n >= info.usable / 2)
+        return p;
+    if (info.kind == BLOCK_HUGE && n > WARD_LARGE_MAX)
+        return _ward_huge_realloc(info.huge, n);
+    void *q = heap ? ward_heap_malloc(heap, n) : ward_malloc(n);
+    if (q == NULL)
+        return NULL;
+    memcpy(q, p, n < info.usable ? n : info.usable);
+    ward_free(p);
+    return q;
+}
+
+WARD_API void *ward_realloc(void *p, size_t n) { return realloc_in(NULL, p, n); }
+
+WARD_API void *ward_reallocarray(void *p, size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return ward_realloc(p, total);
+}
+
+/* ------------------------------------------------------------ aligned */
+
+WARD_API void *ward_aligned_alloc(size_t alignment, size_t n)
+{
+    if (!WARD_IS_POW2(alignment)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (alignment <= WARD_MIN_ALIGN)
+        return ward_malloc(n);
+    if (n > PTRDIFF_MAX || alignment > PTRDIFF_MAX / 2) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return malloc_slow(n, alignment);
+}
+
+WARD_API int ward_posix_memalign(void **out, size_t alignment, size_t n)
+{
+    if (out == NULL || alignment < sizeof(void *) || !WARD_IS_POW2(alignment))
+        return EINVAL;
+    int saved = errno;
+    void *p = ward_aligned_alloc(alignment, n);
+    if (p == NULL) {
+        int err = errno == EINVAL ? EINVAL : ENOMEM;
+        errno = saved;
+        return err;
+    }
+    *out = p;
+    return 0;
+}
+
+WARD_API size_t ward_usable_size(const void *p)
+{
+    if (p == NULL)
+        return 0;
+    block_info_t info;
+    block_lookup(p, "usable_size", &info);
+    return info.usable;
+}
+
+/* ---------------------------------------------------- first-class heaps */
+
+WARD_API ward_heap_t *ward_heap_new(void) { return _ward_heap_new_shared(); }
+
+static void *heap_alloc_locked(ward_heap_t *heap, size_t n, size_t alignment)
+{
+    if (heap == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (n > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    pthread_mutex_lock(&heap->lock);
+    void *p = _ward_heap_alloc(heap, n, alignment);
+    pthread_mutex_unlock(&heap->lock);
+    return p;
+}
+
+WARD_API void *ward_heap_malloc(ward_heap_t *heap, size_t n) { return heap_alloc_locked(heap, n, 0); }
+
+WARD_API void *ward_heap_calloc(ward_heap_t *heap, size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total) || total > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = heap_alloc_locked(heap, total, 0);
+    if (p && total <= WARD_LARGE_MAX)
+        memset(p, 0, total);
+    return p;
+}
+
+WARD_API void *ward_heap_realloc(ward_heap_t *heap, void *p, size_t n)
+{
+    if (heap == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return realloc_in(heap, p, n);
+}
+
+WARD_API void *ward_heap_aligned_alloc(ward_heap_t *heap, size_t alignment, size_t n)
+{
+    if (!WARD_IS_POW2(alignment)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (alignment > PTRDIFF_MAX / 2) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return heap_alloc_locked(heap, n, alignment <= WARD_MIN_ALIGN ? 0 : alignment);
+}
+
+WARD_API void ward_heap_destroy(ward_heap_t *heap)
+{
+    if (heap != NULL)
+        _ward_heap_destroy(heap);
+}
+
+/* -------------------------------------------------------------- misc */
+
+WARD_API void ward_collect(bool force) { _ward_heaps_collect(force); }
+
+WARD_API const char *ward_version(void) { return "ward 0.1.0"; }

@@ -1,0 +1,669 @@
+/*
+ * heap.c - thread heaps and shared heaps: the small-block slow path, page
+ * queues, remote frees, abandonment and adoption, large blocks, process
+ * start-up and fork.
+ */
+#include "heap/heap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "os/os.h"
+#include "support/options.h"
+#include "ward.h"
+
+ward_page_t _ward_page_empty; /* free == NULL: every pop from it takes the slow path */
+__thread ward_heap_t *_ward_tls_heap __attribute__((tls_model("initial-exec")));
+/* Set once the thread's heap was handed back at thread exit; later
+ * allocations of that thread (other keys' destructors) use the fallback. */
+static __thread bool tls_exited __attribute__((tls_model("initial-exec")));
+
+/* ---- registry of live heaps, and the pool their structs come from ---- */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static ward_heap_t *registry;        /* (registry_lock) */
+static ward_heap_t *heap_pool;       /* (registry_lock) structs to reuse, linked by reg_next */
+static char *heap_chunk, *heap_chunk_end;
+static ward_heap_t *fallback_heap;   /* (registry_lock) for threads past their exit */
+
+/* ---- pages left by exited threads ---- */
+
+static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
+static ward_page_queue_t abandoned[WARD_CLASS_COUNT];   /* (abandoned_lock) */
+static _Atomic(uint32_t) abandoned_count[WARD_CLASS_COUNT];
+static _Atomic(int64_t) class_pages[WARD_CLASS_COUNT];  /* pages serving each class, all heaps */
+
+static pthread_key_t thread_key;
+static pthread_once_t core_once = PTHREAD_ONCE_INIT;
+static pthread_once_t late_once = PTHREAD_ONCE_INIT;
+
+/* ------------------------------------------------------------------ queues */
+
+static void queue_push_front(ward_page_queue_t *q, ward_page_t *page)
+{
+    page->prev = NULL;
+    page->next = q->head;
+    if (q->head)
+        q->head->prev = page;
+    else
+        q->tail = page;
+    q->head = page;
+}
+
+static void queue_push_back(ward_page_queue_t *q, ward_page_t *page)
+{
+    page->next = NULL;
+    page->prev = q->tail;
+    if (q->tail)
+        q->tail->next = page;
+    else
+        q->head = page;
+    q->tail = page;
+}
+
+static void queue_remove(ward_page_queue_t *q, ward_page_t *page)
+{
+    if (page->prev)
+        page->prev->next = page->next;
+    else
+        q->head = page->next;
+    if (page->next)
+        page->next->prev = page->prev;
+    else
+        q->tail = page->prev;
+    page->next = page->prev = NULL;
+}
+
+static void direct_update(ward_heap_t *h, unsigned c)
+{
+    h->direct[c] = h->avail[c].head ? h->avail[c].head : &_ward_page_empty;
+}
+
+/* -------------------------------------------------------------- counting */
+
+static void count_collected(ward_heap_t *h, ward_page_t *page, uint32_t n)
+{
+    if (n == 0)
+        return;
+    ward_owned_add(h->frees[page->class_index], n);
+    ward_owned_add(h->allocated_delta, -(int64_t)n * page->block_size);
+}
+
+static void flush_allocated(ward_heap_t *h)
+{
+    int64_t delta = ward_owned_get(h->allocated_delta);
+    if (delta) {
+        ward_owned_add(h->allocated_delta, -delta);
+        _ward_allocated_add(delta);
+    }
+}
+
+/* --------------------------------------------------------- page lifecycle */
+
+static void page_retire(ward_heap_t *h, ward_page_t *page)
+{
+    unsigned c = page->class_index;
+    queue_remove(page->in_full ? &h->full[c] : &h->avail[c], page);
+    direct_update(h, c);
+    atomic_fetch_sub_explicit(&class_pages[c], 1, memory_order_relaxed);
+    _ward_span_free(page);
+}
+
+static ward_page_t *page_new(ward_heap_t *h, unsigned c)
+{
+    ward_page_t *page = _ward_span_alloc(_ward_class_slices[c]);
+    if (page == NULL)
+        return NULL;
+    _ward_page_init_small(page, c, h);
+    _ward_page_extend(page);
+    atomic_fetch_add_explicit(&class_pages[c], 1, memory_order_relaxed);
+    queue_push_front(&h->avail[c], page);
+    return page;
+}
+
+/* Takes pages of class c that exited threads left; returns one with free
+ * blocks (now the head of avail[c]) or NULL. */
+static ward_page_t *page_adopt(ward_heap_t *h, unsigned c)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        if (atomic_load_explicit(&abandoned_count[c], memory_order_relaxed) == 0)
+            return NULL;
+        pthread_mutex_lock(&abandoned_lock);
+        ward_page_t *page = abandoned[c].head;
+        if (page) {
+            queue_remove(&abandoned[c], page);
+            atomic_fetch_sub_explicit(&abandoned_count[c], 1, memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&abandoned_lock);
+        if (page == NULL)
+            return NULL;
+        ward_counter_add(pages_abandoned, -1);
+        /* seq_cst pairs with the remote freer's load of heap: a free pushed
+         * before that load saw NULL is seen by the collect below. */
+        atomic_store_explicit(&page->heap, h, memory_order_seq_cst);
+        count_collected(h, page, _ward_page_collect(page));
+        if (page->free || _ward_page_extend(page)) {
+            page->in_full = 0;
+            queue_push_front(&h->avail[c], page);
+            return page;
+        }
+        page->in_full = 1;
+        queue_push_back(&h->full[c], page);
+    }
+    return NULL;
+}
+
+/* Collects remote frees waiting in the full pages of class c. */
+static void sweep_full(ward_heap_t *h, unsigned c)
+{
+    for (ward_page_t *page = h->full[c].head, *next; page; page = next) {
+        next = page->next;
+        if (atomic_load_explicit(&page->thread_free, memory_order_relaxed) == NULL)
+            continue;
+        count_collected(h, page, _ward_page_collect(page));
+        if (page->used == 0) {
+            page_retire(h, page);
+        } else if (page->free) {
+            queue_remove(&h->full[c], page);
+            page->in_full = 0;
+            queue_push_back(&h->avail[c], page);
+        }
+    }
+}
+
+void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
+{
+    flush_allocated(h);
+    uint64_t bit = (uint64_t)1 << c;
+    if (atomic_load_explicit(&h->remote_classes, memory_order_seq_cst) & bit) {
+        atomic_fetch_and_explicit(&h->remote_classes, ~bit, memory_order_seq_cst);
+        sweep_full(h, c);
+    }
+    ward_page_t *page;
+    while ((page = h->avail[c].head) != NULL) {
+        if (page->free == NULL)
+            count_collected(h, page, _ward_page_collect(page));
+        if (page->free == NULL)
+            _ward_page_extend(page);
+        if (page->free)
+            break;
+        queue_remove(&h->avail[c], page);
+        page->in_full = 1;
+        queue_push_back(&h->full[c], page);
+    }
+    if (page == NULL)
+        page = page_adopt(h, c);
+    if (page == NULL)
+        page = page_new(h, c);
+    direct_update(h, c);
+    if (page == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = _ward_page_pop(page);
+    ward_owned_add(h->mallocs[c], 1);
+    ward_owned_add(h->allocated_delta, (int64_t)page->block_size);
+    return p;
+}
+
+void _ward_heap_page_freed(ward_heap_t *h, ward_page_t *page)
+{
+    unsigned c = page->class_index;
+    if (page->in_full) {
+        queue_remove(&h->full[c], page);
+        page->in_full = 0;
+        queue_push_back(&h->avail[c], page);
+        direct_update(h, c);
+    }
+    /* An empty page other than the one being allocated from goes back to
+     * the segment (it is decommitted after the decay delay). */
+    if (page->used == 0 && page != h->direct[c])
+        page_retire(h, page);
+}
+
+void _ward_free_remote(ward_page_t *page, void *p)
+{
+    ward_block_t *b = p;
+    ward_block_t *head = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+    do {
+        b->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, b, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    /* Tell the owner, unless it already knows; the seq_cst accesses pair
+     * with the owner's clear-then-collect in the slow path. */
+    ward_heap_t *owner = atomic_load_explicit(&page->heap, memory_order_seq_cst);
+    if (owner) {
+        uint64_t bit = (uint64_t)1 << page->class_index;
+        if (!(atomic_load_explicit(&owner->remote_classes, memory_order_seq_cst) & bit))
+            atomic_fetch_or_explicit(&owner->remote_classes, bit, memory_order_seq_cst);
+    }
+}
+
+/* ------------------------------------------------------------ large blocks */
+
+static void *alloc_large(ward_heap_t *h, size_t n)
+{
+    unsigned slices = (unsigned)((n + WARD_SLICE_SIZE - 1) >> WARD_SLICE_SHIFT);
+    ward_page_t *page = _ward_span_alloc(slices);
+    if (page == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t bytes = (size_t)slices * WARD_SLICE_SIZE;
+    page->kind = WARD_PAGE_LARGE;
+    page->block_size = (uint32_t)bytes;
+    page->capacity = page->reserved = page->used = 1;
+    page->class_index = 0;
+    atomic_store_explicit(&page->large_live, 1, memory_order_relaxed);
+    atomic_store_explicit(&page->heap, h, memory_order_release);
+    ward_counter_add(large_count, 1);
+    ward_counter_add(big_mallocs, 1);
+    _ward_allocated_add((int64_t)bytes);
+    return page->start;
+}
+
+static void large_release(ward_page_t *page)
+{
+    ward_counter_add(large_count, -1);
+    ward_counter_add(big_frees, 1);
+    _ward_allocated_add(-(int64_t)page->block_size);
+    page->used = 0;
+    _ward_span_free(page);
+}
+
+void _ward_free_large(ward_page_t *page, void *p, const char *operation)
+{
+    if (page->kind != WARD_PAGE_LARGE) {
+        /* A free run whose first slice last held a large block at p: that
+         * block was freed before. */
+        bool was_large = page->kind == WARD_PAGE_UNUSED && page->start == (char *)p && page->capacity == 1;
+        _ward_fatal_op(operation, was_large ? "double free" : "pointer not allocated by ward", p, 0);
+    }
+    if ((char *)p != page->start)
+        _ward_fatal_op(operation, "interior pointer", p, page->block_size);
+    uint32_t expected = 1;
+    if (!atomic_compare_exchange_strong_explicit(&page->large_live, &expected, 0, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        _ward_fatal_op(operation, "double free", p, page->block_size);
+    large_release(page);
+}
+
+/* --------------------------------------------------------------- allocation */
+
+WARD_INLINE void *alloc_class(ward_heap_t *h, unsigned c)
+{
+    ward_page_t *page = h->direct[c];
+    if (WARD_LIKELY(page->free != NULL)) {
+        void *p = _ward_page_pop(page);
+        ward_owned_add(h->mallocs[c], 1);
+        ward_owned_add(h->allocated_delta, (int64_t)page->block_size);
+        return p;
+    }
+    return _ward_heap_alloc_small_slow(h, c);
+}
+
+void *_ward_heap_alloc(ward_heap_t *h, size_t n, size_t alignment)
+{
+    if (alignment <= WARD_MIN_ALIGN) {
+        if (n <= WARD_SMALL_MAX)
+            return alloc_class(h, _ward_size_class(n));
+        if (n <= WARD_LARGE_MAX)
+            return alloc_large(h, n);
+        return _ward_huge_alloc(n, 0, h);
+    }
+    if (alignment <= WARD_SLICE_SIZE) {
+        /* Pages start on a slice boundary, so a class whose size is a
+         * multiple of the alignment gives aligned blocks; every power of
+         * two up to WARD_SMALL_MAX is a class, so the search ends. */
+        size_t m = n > alignment ? n : alignment;
+        if (m <= WARD_SMALL_MAX) {
+            unsigned c = _ward_size_class(m);
+            while (_ward_class_size[c] % alignment != 0)
+                c++;
+            return alloc_class(h, c);
+        }
+        if (n <= WARD_LARGE_MAX)
+            return alloc_large(h, n);
+    }
+    return _ward_huge_alloc(n, alignment, h);
+}
+
+/* ------------------------------------------------------- heap structs */
+
+static ward_heap_t *heap_struct_get(void)
+{
+    ward_heap_t *h = heap_pool;
+    if (h) {
+        heap_pool = h->reg_next;
+    } else {
+        size_t size = WARD_ALIGN_UP(sizeof(ward_heap_t), 64);
+        if (heap_chunk == NULL || (size_t)(heap_chunk_end - heap_chunk) < size) {
+            size_t chunk = 64 * WARD_KiB;
+            heap_chunk = _ward_os_map_aligned(chunk, _ward_os_page_size());
+            if (heap_chunk == NULL)
+                return NULL;
+            heap_chunk_end = heap_chunk + chunk;
+            ward_counter_add(metadata, (int64_t)chunk);
+            ward_counter_add(reserved, (int64_t)chunk);
+            _ward_committed_add((int64_t)chunk);
+        }
+        h = (ward_heap_t *)heap_chunk;
+        heap_chunk += size;
+    }
+    memset(h, 0, sizeof *h);
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
+        h->direct[c] = &_ward_page_empty;
+    return h;
+}
+
+static ward_heap_t *heap_create(ward_heap_kind_t kind)
+{
+    pthread_mutex_lock(&registry_lock);
+    ward_heap_t *h = heap_struct_get();
+    if (h) {
+        h->kind = kind;
+        if (kind == WARD_HEAP_SHARED)
+            pthread_mutex_init(&h->lock, NULL);
+        h->reg_prev = NULL;
+        h->reg_next = registry;
+        if (registry)
+            registry->reg_prev = h;
+        registry = h;
+        if (kind == WARD_HEAP_THREAD)
+            ward_counter_add(threads, 1);
+    }
+    pthread_mutex_unlock(&registry_lock);
+    if (h == NULL)
+        errno = ENOMEM;
+    return h;
+}
+
+/* Folds a heap's counters into the retired totals and gives its struct back. */
+static void heap_release(ward_heap_t *h)
+{
+    flush_allocated(h);
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        atomic_fetch_add_explicit(&_ward_counters.retired_class_mallocs[c], h->mallocs[c], memory_order_relaxed);
+        atomic_fetch_add_explicit(&_ward_counters.retired_class_frees[c], h->frees[c], memory_order_relaxed);
+    }
+    pthread_mutex_lock(&registry_lock);
+    if (h->reg_prev)
+        h->reg_prev->reg_next = h->reg_next;
+    else
+        registry = h->reg_next;
+    if (h->reg_next)
+        h->reg_next->reg_prev = h->reg_prev;
+    if (h->kind == WARD_HEAP_THREAD)
+        ward_counter_add(threads, -1);
+    else
+        pthread_mutex_destroy(&h->lock);
+    /* Stale owners may still flag remote_classes: the struct stays mapped. */
+    h->kind = 0;
+    h->reg_next = heap_pool;
+    heap_pool = h;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* ---------------------------------------------------- thread exit */
+
+static void page_abandon(ward_page_t *page)
+{
+    unsigned c = page->class_index;
+    page->in_full = 0;
+    atomic_store_explicit(&page->heap, NULL, memory_order_seq_cst);
+    pthread_mutex_lock(&abandoned_lock);
+    queue_push_back(&abandoned[c], page);
+    atomic_fetch_add_explicit(&abandoned_count[c], 1, memory_order_relaxed);
+    pthread_mutex_unlock(&abandoned_lock);
+    ward_counter_add(pages_abandoned, 1);
+}
+
+/* Hands back every page of a thread heap: empty ones to the segments, the
+ * rest to the abandoned lists for other threads to adopt. */
+static void heap_abandon(ward_heap_t *h)
+{
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        ward_page_queue_t *queues[2] = {&h->avail[c], &h->full[c]};
+        for (int q = 0; q < 2; q++) {
+            ward_page_t *page;
+            while ((page = queues[q]->head) != NULL) {
+                queue_remove(queues[q], page);
+                count_collected(h, page, _ward_page_collect(page));
+                if (page->used == 0) {
+                    atomic_fetch_sub_explicit(&class_pages[c], 1, memory_order_relaxed);
+                    _ward_span_free(page);
+                } else {
+                    page_abandon(page);
+                }
+            }
+        }
+        h->direct[c] = &_ward_page_empty;
+    }
+}
+
+static void thread_exit(void *arg)
+{
+    ward_heap_t *h = arg;
+    _ward_tls_heap = NULL;
+    tls_exited = true;
+    heap_abandon(h);
+    heap_release(h);
+}
+
+/* ---------------------------------------------------------------- fork */
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (ward_heap_t *h = registry; h; h = h->reg_next)
+        if (h->kind == WARD_HEAP_SHARED)
+            pthread_mutex_lock(&h->lock);
+    pthread_mutex_lock(&abandoned_lock);
+    _ward_segments_lock();
+    _ward_huge_lock();
+}
+
+static void fork_parent(void)
+{
+    _ward_huge_unlock();
+    _ward_segments_unlock();
+    pthread_mutex_unlock(&abandoned_lock);
+    for (ward_heap_t *h = registry; h; h = h->reg_next)
+        if (h->kind == WARD_HEAP_SHARED)
+            pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* The child has one thread: every lock the parent held for fork is ours,
+ * and resetting is safer than unlocking a lock another thread locked.
+ * Heaps of the parent's other threads keep their pages (the child cannot
+ * know what those threads were doing); blocks they own can still be freed
+ * in the child (as remote frees). */
+static void fork_child(void)
+{
+    _ward_huge_reset_lock();
+    _ward_segments_reset_lock();
+    pthread_mutex_init(&abandoned_lock, NULL);
+    for (ward_heap_t *h = registry; h; h = h->reg_next)
+        if (h->kind == WARD_HEAP_SHARED)
+            pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&registry_lock, NULL);
+}
+
+/* ------------------------------------------------------------ start-up */
+
+static void core_init(void)
+{
+    _ward_os_init();
+    _ward_options_init();
+    _ward_segments_init();
+}
+
+static void late_init(void)
+{
+    /* Both may allocate (glibc keeps atfork handlers in a growable array):
+     * the calling thread's heap exists by now, so that nests safely. */
+    pthread_key_create(&thread_key, thread_exit);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static ward_heap_t *fallback(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    ward_heap_t *h = fallback_heap;
+    pthread_mutex_unlock(&registry_lock);
+    if (h)
+        return h;
+    h = heap_create(WARD_HEAP_SHARED);
+    pthread_mutex_lock(&registry_lock);
+    if (fallback_heap == NULL) {
+        fallback_heap = h;
+    } else if (h) {
+        pthread_mutex_unlock(&registry_lock);
+        heap_release(h);
+        pthread_mutex_lock(&registry_lock);
+    }
+    h = fallback_heap;
+    pthread_mutex_unlock(&registry_lock);
+    return h;
+}
+
+ward_heap_t *_ward_heap_current(void)
+{
+    ward_heap_t *h = _ward_tls_heap;
+    if (h)
+        return h;
+    pthread_once(&core_once, core_init);
+    if (tls_exited)
+        return fallback();
+    h = heap_create(WARD_HEAP_THREAD);
+    if (h == NULL)
+        return NULL;
+    _ward_tls_heap = h;
+    pthread_once(&late_once, late_init);
+    pthread_setspecific(thread_key, h);
+    return h;
+}
+
+ward_heap_t *_ward_heap_new_shared(void)
+{
+    pthread_once(&core_once, core_init);
+    return heap_create(WARD_HEAP_SHARED);
+}
+
+/* ------------------------------------------------------ destroy, collect */
+
+typedef struct spans_of_heap_s {
+    ward_heap_t *heap;
+    ward_page_t *list; /* linked through page->next */
+} spans_of_heap_t;
+
+static void gather_heap_span(ward_page_t *page, void *ctx)
+{
+    spans_of_heap_t *s = ctx;
+    if ((page->kind == WARD_PAGE_SMALL || page->kind == WARD_PAGE_LARGE) &&
+        atomic_load_explicit(&page->heap, memory_order_relaxed) == s->heap) {
+        page->next = s->list;
+        s->list = page;
+    }
+}
+
+void _ward_heap_destroy(ward_heap_t *h)
+{
+    pthread_mutex_lock(&h->lock);
+    spans_of_heap_t spans = {h, NULL};
+    _ward_segments_each_span(gather_heap_span, &spans);
+    for (ward_page_t *page = spans.list, *next; page; page = next) {
+        next = page->next;
+        if (page->kind == WARD_PAGE_LARGE) {
+            large_release(page);
+        } else {
+            atomic_fetch_sub_explicit(&class_pages[page->class_index], 1, memory_order_relaxed);
+            _ward_span_free(page);
+        }
+    }
+    _ward_huge_free_heap(h);
+    /* Every small block of the heap is gone: count them as freed. */
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        uint64_t live = h->mallocs[c] - h->frees[c];
+        h->frees[c] = h->mallocs[c];
+        h->allocated_delta -= (int64_t)(live * _ward_class_size[c]);
+    }
+    pthread_mutex_unlock(&h->lock);
+    heap_release(h);
+}
+
+/* Collects and retires what a heap the caller owns can give back. */
+static void heap_collect_owned(ward_heap_t *h)
+{
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        ward_page_queue_t *queues[2] = {&h->avail[c], &h->full[c]};
+        for (int q = 0; q < 2; q++) {
+            for (ward_page_t *page = queues[q]->head, *next; page; page = next) {
+                next = page->next;
+                count_collected(h, page, _ward_page_collect(page));
+                if (page->used == 0) {
+                    page_retire(h, page);
+                } else if (q == 1 && page->free) {
+                    queue_remove(&h->full[c], page);
+                    page->in_full = 0;
+                    queue_push_back(&h->avail[c], page);
+                }
+            }
+        }
+        direct_update(h, c);
+    }
+    flush_allocated(h);
+}
+
+void _ward_heaps_collect(bool force)
+{
+    if (_ward_tls_heap)
+        heap_collect_owned(_ward_tls_heap);
+    /* Abandoned pages whose blocks were all freed since. */
+    pthread_mutex_lock(&abandoned_lock);
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        for (ward_page_t *page = abandoned[c].head, *next; page; page = next) {
+            next = page->next;
+            _ward_page_collect(page);
+            if (page->used == 0) {
+                queue_remove(&abandoned[c], page);
+                atomic_fetch_sub_explicit(&abandoned_count[c], 1, memory_order_relaxed);
+                atomic_fetch_sub_explicit(&class_pages[c], 1, memory_order_relaxed);
+                ward_counter_add(pages_abandoned, -1);
+                _ward_span_free(page);
+            }
+        }
+    }
+    pthread_mutex_unlock(&abandoned_lock);
+    _ward_segments_purge(force);
+}
+
+/* ----------------------------------------------------------- statistics */
+
+void _ward_heaps_add_stats(ward_stats_t *out)
+{
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        out->classes[c].block_size = _ward_class_size[c];
+        out->classes[c].mallocs += atomic_load_explicit(&_ward_counters.retired_class_mallocs[c], memory_order_relaxed);
+        out->classes[c].frees += atomic_load_explicit(&_ward_counters.retired_class_frees[c], memory_order_relaxed);
+        int64_t pages = atomic_load_explicit(&class_pages[c], memory_order_relaxed);
+        out->classes[c].pages = pages > 0 ? (size_t)pages : 0;
+    }
+    int64_t pending = 0;
+    pthread_mutex_lock(&registry_lock);
+    for (ward_heap_t *h = registry; h; h = h->reg_next) {
+        for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+            out->classes[c].mallocs += ward_owned_get(h->mallocs[c]);
+            out->classes[c].frees += ward_owned_get(h->frees[c]);
+        }
+        pending += ward_owned_get(h->allocated_delta);
+    }
+    pthread_mutex_unlock(&registry_lock);
+    out->allocated += (uint64_t)pending;
+    out->class_count = WARD_CLASS_COUNT;
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        out->malloc_count += out->classes[c].mallocs;
+        out->free_count += out->classes[c].frees;
+    }
+}

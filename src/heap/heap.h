@@ -1,0 +1,98 @@
+/*
+ * heap.h - heaps: one per thread for the default allocator, plus the heaps
+ * users create with ward_heap_new().
+ *
+ * A thread heap is used only by its thread: its small malloc and the free
+ * of its own blocks take no lock and no atomic read-modify-write.  A user
+ * heap is shared: calls on it hold its lock, and every free of its blocks
+ * goes through the pages' atomic thread_free lists.
+ *
+ * Remote frees: a thread freeing another heap's block pushes it on the
+ * page's thread_free and sets the class's bit in the owner's
+ * remote_classes; the owner, when it runs out of blocks of that class,
+ * sweeps its full pages of that class for such frees.
+ *
+ * Exiting threads: the heap's pages that still hold blocks are abandoned
+ * (owner NULL) onto a per-class list; live heaps adopt them when they need a
+ * page of that class.  Heap structs are never unmapped (they are reused), so
+ * a remote freer that read a stale owner touches valid memory.
+ */
+#ifndef WARD_HEAP_H
+#define WARD_HEAP_H
+
+#include <pthread.h>
+
+#include "page/page.h"
+#include "segment/huge.h"
+#include "segment/segment.h"
+#include "ward.h"
+
+typedef struct ward_page_queue_s {
+    ward_page_t *head, *tail;
+} ward_page_queue_t;
+
+typedef enum ward_heap_kind_e {
+    WARD_HEAP_THREAD = 1,
+    WARD_HEAP_SHARED, /* a user heap, or the heap of threads that are exiting */
+} ward_heap_kind_t;
+
+/*
+ * Invariants (owner):
+ *   direct[c] is avail[c].head, or &_ward_page_empty when avail[c] is empty;
+ *   every page in avail[c] or full[c] is a small page of class c with
+ *          heap == this, in_full set exactly for those in full[c];
+ *   allocated_delta + what was flushed == sum over classes of
+ *          (mallocs[c] - frees[c]) * class size.
+ */
+struct ward_heap_s {
+    ward_page_t *direct[WARD_CLASS_COUNT];
+    int64_t allocated_delta;              /* bytes not yet added to the process counter */
+    uint64_t mallocs[WARD_CLASS_COUNT];   /* (owner, read relaxed by statistics) */
+    uint64_t frees[WARD_CLASS_COUNT];
+    _Atomic(uint64_t) remote_classes;     /* (any) bit c: remote frees may wait in full[c] */
+    ward_page_queue_t avail[WARD_CLASS_COUNT];
+    ward_page_queue_t full[WARD_CLASS_COUNT];
+    uint32_t kind;                        /* ward_heap_kind_t */
+    pthread_mutex_t lock;                 /* shared heaps only */
+    struct ward_heap_s *reg_next, *reg_prev; /* (registry lock) all live heaps */
+};
+
+/* The page of no blocks: direct[c] points here when a class has no page. */
+WARD_HIDDEN extern ward_page_t _ward_page_empty;
+
+/* The calling thread's heap, NULL before its first allocation. */
+WARD_HIDDEN extern __thread ward_heap_t *_ward_tls_heap __attribute__((tls_model("initial-exec")));
+
+/* The heap the calling thread allocates from: its own, created on first use
+ * (with the process set up on the very first call), or the shared fallback
+ * heap for a thread that is past its exit.  NULL/ENOMEM if none can be made. */
+WARD_HIDDEN ward_heap_t *_ward_heap_current(void);
+
+/* Allocation from a heap the caller owns (its thread heap, or a shared heap
+ * whose lock it holds).  alignment is a power of two; 0 means default. */
+WARD_HIDDEN void *_ward_heap_alloc(ward_heap_t *heap, size_t n, size_t alignment);
+
+/* The small-block slow path: class c had no free block in direct[c]. */
+WARD_HIDDEN void *_ward_heap_alloc_small_slow(ward_heap_t *heap, unsigned c);
+
+/* After the owner freed into a page that was full or became empty. */
+WARD_HIDDEN void _ward_heap_page_freed(ward_heap_t *heap, ward_page_t *page);
+
+/* A free by a thread that does not own the page. */
+WARD_HIDDEN void _ward_free_remote(ward_page_t *page, void *p);
+
+/* Frees a large block (page kind WARD_PAGE_LARGE) from any thread. */
+WARD_HIDDEN void _ward_free_large(ward_page_t *page, void *p, const char *operation);
+
+/* Returns free memory: the caller's own heap's empty pages, abandoned pages
+ * that emptied, then the segments' dirty slices. */
+WARD_HIDDEN void _ward_heaps_collect(bool force);
+
+/* Adds every heap's counters into out (ward_stats_t, classes and counts). */
+struct ward_stats_s;
+WARD_HIDDEN void _ward_heaps_add_stats(struct ward_stats_s *out);
+
+WARD_HIDDEN ward_heap_t *_ward_heap_new_shared(void);
+WARD_HIDDEN void _ward_heap_destroy(ward_heap_t *heap);
+
+#endif

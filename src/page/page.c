@@ -1,0 +1,77 @@
+/*
+ * page.c - setting up pages, carving blocks, collecting remote frees.
+ */
+#include "page/page.h"
+
+#include <string.h>
+
+#include "os/os.h"
+
+/* Blocks are carved a little at a time so that a page touches (and makes
+ * resident) only what the program uses: about one OS page per extension. */
+#define CARVE_BYTES 4096u
+
+void _ward_page_init_small(ward_page_t *page, unsigned c, struct ward_heap_s *heap)
+{
+    uint32_t bsize = _ward_class_size[c];
+    size_t bytes = (size_t)page->slice_count * WARD_SLICE_SIZE;
+    page->kind = WARD_PAGE_SMALL;
+    page->class_index = (uint8_t)c;
+    page->block_size = bsize;
+    page->reciprocal = (uint32_t)(((uint64_t)1 << 32) / bsize + 1);
+    page->capacity = (uint32_t)(bytes / bsize);
+    page->reserved = 0;
+    page->used = 0;
+    page->free = NULL;
+    page->in_full = 0;
+    page->next = page->prev = NULL;
+    memset(page->bits, 0, (page->capacity + 63) / 64 * sizeof(uint64_t));
+    atomic_store_explicit(&page->thread_free, NULL, memory_order_relaxed);
+    atomic_store_explicit(&page->heap, heap, memory_order_release);
+    ward_assert(page->capacity <= WARD_PAGE_MAX_BLOCKS);
+}
+
+bool _ward_page_extend(ward_page_t *page)
+{
+    uint32_t left = page->capacity - page->reserved;
+    if (left == 0)
+        return false;
+    uint32_t n = CARVE_BYTES / page->block_size;
+    if (n == 0)
+        n = 1;
+    if (n > left)
+        n = left;
+    /* Link the new blocks in address order, ahead of what is on free. */
+    char *first = page->start + (size_t)page->reserved * page->block_size;
+    ward_block_t *tail = page->free;
+    for (uint32_t i = n; i-- > 0;) {
+        ward_block_t *b = (ward_block_t *)(first + (size_t)i * page->block_size);
+        b->next = tail;
+        tail = b;
+    }
+    page->free = tail;
+    page->reserved += n;
+    return true;
+}
+
+uint32_t _ward_page_collect(ward_page_t *page)
+{
+    ward_block_t *b = atomic_exchange_explicit(&page->thread_free, NULL, memory_order_acquire);
+    uint32_t count = 0;
+    while (b) {
+        ward_block_t *next = b->next;
+        uint32_t i = _ward_page_block_index(page, b);
+        /* A block on thread_free was validated by its freer; a clear bit
+         * means it was freed twice (a second push, or the owner freed it
+         * meanwhile).  A list that loops back on itself lands here too. */
+        if (WARD_UNLIKELY(i == UINT32_MAX || !_ward_bit_test(page->bits, i)))
+            _ward_fatal("free: double free", b, page->block_size);
+        _ward_bit_clear(page->bits, i);
+        b->next = page->free;
+        page->free = b;
+        count++;
+        b = next;
+    }
+    page->used -= count;
+    return count;
+}

@@ -1,0 +1,117 @@
+/*
+ * page.h - a page: a run of slices serving one size class (or one large
+ * block), with its free lists and its allocation bitmap.
+ *
+ * Free-list sharding: the owner pops `free` and pushes its own frees back
+ * onto it with no lock and no atomic; other threads push onto the atomic
+ * `thread_free` list, which the owner takes whole with one exchange and
+ * merges ("collects").
+ *
+ * The bitmap `bits` (out of band, in the segment's metadata slice) has one
+ * bit per block: set while the block is handed out.  It makes double-free
+ * and invalid-free detection exact: the owner's free tests and clears the
+ * bit at once; a remote free is checked when the owner collects it, so a
+ * block freed twice is caught at the second collection (or at the owner's
+ * own free if that comes first), never missed and never reported falsely.
+ */
+#ifndef WARD_PAGE_H
+#define WARD_PAGE_H
+
+#include <stdatomic.h>
+
+#include "page/size_class.h"
+#include "segment/layout.h"
+#include "support/counters.h"
+#include "support/fatal.h"
+
+typedef struct ward_block_s {
+    struct ward_block_s *next;
+} ward_block_t;
+
+typedef enum ward_page_kind_e {
+    WARD_PAGE_UNUSED = 0, /* slices free, or interior slices of a run */
+    WARD_PAGE_META,       /* slice 0: the segment's metadata */
+    WARD_PAGE_SMALL,      /* blocks of one size class */
+    WARD_PAGE_LARGE,      /* one block spanning the whole run */
+} ward_page_kind_t;
+
+struct ward_heap_s;
+
+/*
+ * Invariants of a small page owned by a heap (kind == WARD_PAGE_SMALL):
+ *   block i lies at start + i * block_size, 0 <= i < capacity;
+ *   blocks [reserved, capacity) have never been handed out (not touched);
+ *   used == number of set bits == blocks handed out and not yet taken back
+ *          (remote frees still on thread_free count as used);
+ *   every block on `free` has its bit clear and index < reserved;
+ *   the page is in its heap's full queue iff in_full.
+ * Fields marked (owner) change only under the owning heap (its thread, or
+ * its lock for user heaps); (any) fields are atomics that any thread uses.
+ */
+typedef struct ward_page_s {
+    ward_block_t *free;               /* (owner) blocks ready to hand out */
+    uint32_t used;                    /* (owner) */
+    uint32_t reserved;                /* (owner) */
+    uint32_t capacity;
+    uint32_t block_size;
+    uint32_t reciprocal;              /* ceil(2^32 / block_size): index = (offset * reciprocal) >> 32 */
+    uint8_t class_index;
+    uint8_t kind;                     /* ward_page_kind_t */
+    uint8_t in_full;                  /* (owner) */
+    uint8_t slice_count;              /* slices of the run, on the first slice's descriptor */
+    char *start;                      /* first byte of the run */
+    uint64_t *bits;                   /* allocation bitmap (small pages) */
+    _Atomic(struct ward_heap_s *) heap; /* (any) owner; NULL when abandoned or unused */
+    _Atomic(ward_block_t *) thread_free; /* (any) frees by threads other than the owner */
+    _Atomic(uint32_t) large_live;     /* (any) large pages: 1 while the block is allocated */
+    struct ward_page_s *next, *prev;  /* (owner) in a heap queue, or the abandoned list */
+} ward_page_t;
+
+/* Index of the block at p, or UINT32_MAX when p is not the start of a block
+ * (an interior pointer, or past the last block). */
+WARD_INLINE uint32_t _ward_page_block_index(const ward_page_t *page, const void *p)
+{
+    uint64_t offset = (uint64_t)((const char *)p - page->start);
+    uint64_t index = (offset * page->reciprocal) >> 32;
+    if (WARD_UNLIKELY(index * page->block_size != offset || index >= page->capacity))
+        return UINT32_MAX;
+    return (uint32_t)index;
+}
+
+WARD_INLINE bool _ward_bit_test(const uint64_t *bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
+WARD_INLINE void _ward_bit_set(uint64_t *bits, uint32_t i) { bits[i >> 6] |= (uint64_t)1 << (i & 63); }
+WARD_INLINE void _ward_bit_clear(uint64_t *bits, uint32_t i) { bits[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+
+/* Pops a block from a page with page->free != NULL and marks it handed out. */
+WARD_INLINE void *_ward_page_pop(ward_page_t *page)
+{
+    ward_block_t *b = page->free;
+    page->free = b->next;
+    page->used++;
+    uint32_t i = (uint32_t)(((uint64_t)((char *)b - page->start) * page->reciprocal) >> 32);
+    _ward_bit_set(page->bits, i);
+    return b;
+}
+
+/* Sets up a run of slices as a small page of class c (owner: heap). */
+WARD_HIDDEN void _ward_page_init_small(ward_page_t *page, unsigned c, struct ward_heap_s *heap);
+
+/* Carves more never-used blocks onto page->free; false if none are left. */
+WARD_HIDDEN bool _ward_page_extend(ward_page_t *page);
+
+/* Merges thread_free into free, checking each block.  Returns the number of
+ * blocks taken back.  (owner) */
+WARD_HIDDEN uint32_t _ward_page_collect(ward_page_t *page);
+
+/* Pushes p onto the page's thread_free (any thread). */
+WARD_INLINE void _ward_page_push_remote(ward_page_t *page, void *p)
+{
+    ward_block_t *b = p;
+    ward_block_t *head = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+    do {
+        b->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, b, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+#endif

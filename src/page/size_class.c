@@ -1,0 +1,39 @@
+/*
+ * size_class.c - the class table, computed at compile time from the rule
+ * in size_class.h and checked by static assertions.
+ */
+#include "page/size_class.h"
+
+#include "segment/layout.h"
+
+#define SMALL_STEP(i) (16u * ((i) + 1))
+/* Class 8 + 4k + j: 2^(7 + k) + (j + 1) * 2^(5 + k). */
+#define DOUBLING(k) (1u << (7 + (k))) + (1u << (5 + (k))), (1u << (7 + (k))) + (2u << (5 + (k))), \
+                    (1u << (7 + (k))) + (3u << (5 + (k))), (1u << (8 + (k)))
+
+const uint32_t _ward_class_size[WARD_CLASS_COUNT] = {
+    SMALL_STEP(0), SMALL_STEP(1), SMALL_STEP(2), SMALL_STEP(3),
+    SMALL_STEP(4), SMALL_STEP(5), SMALL_STEP(6), SMALL_STEP(7),
+    DOUBLING(0), DOUBLING(1), DOUBLING(2), DOUBLING(3), DOUBLING(4),
+    DOUBLING(5), DOUBLING(6), DOUBLING(7), DOUBLING(8), DOUBLING(9),
+};
+
+/*
+ * Page size per class: one 64 KiB slice up to 8 KiB blocks (8+ blocks a
+ * page); above that the number of slices in [4 blocks' worth, +3] that
+ * wastes the least at the page's end.  Worked out offline by the rule in
+ * the comment and listed here so the fast path reads a constant table.
+ */
+const uint8_t _ward_class_slices[WARD_CLASS_COUNT] = {
+    1, 1, 1, 1, 1, 1, 1, 1, /* 16 .. 128 */
+    1, 1, 1, 1, 1, 1, 1, 1, /* 160 .. 512 */
+    1, 1, 1, 1, 1, 1, 1, 1, /* 640 .. 2048 */
+    1, 1, 1, 1, 1, 1, 1, 1, /* 2560 .. 8192 */
+    3, 3, 2, 1,             /* 10240 .. 16384 */
+    5, 3, 4, 2,             /* 20480 .. 32768 */
+    5, 3, 7, 4,             /* 40960 .. 65536 */
+    5, 6, 7, 8,             /* 81920 .. 131072 */
+};
+
+_Static_assert(SMALL_STEP(7) == 128, "small steps end at 128");
+_Static_assert((1u << (8 + 9)) == WARD_SMALL_MAX, "the last class is WARD_SMALL_MAX");

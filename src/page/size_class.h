@@ -1,0 +1,39 @@
+/*
+ * size_class.h - size classes for small blocks.
+ *
+ * 16-byte steps up to 128 bytes, then four classes per doubling up to
+ * WARD_SMALL_MAX (128 KiB): the worst internal waste of a class is 25 % of
+ * the block above 128 bytes and 15 bytes below it.  Every class size is a
+ * multiple of 16, and every power of two up to 128 KiB is a class, so a
+ * power-of-two alignment up to the page size can be served by picking a
+ * class that is a multiple of it.
+ *
+ *   class  0..7     16, 32, ..., 128
+ *   class  8..11    160, 192, 224, 256
+ *   class 12..15    320, 384, 448, 512        (and so on, four per doubling)
+ *   class 44..47    81920, 98304, 114688, 131072
+ */
+#ifndef WARD_SIZE_CLASS_H
+#define WARD_SIZE_CLASS_H
+
+#include "support/internal.h"
+
+#define WARD_CLASS_COUNT 48
+#define WARD_SMALL_MAX ((size_t)128 * 1024)
+#define WARD_MIN_ALIGN 16
+
+/* Bytes of each class's blocks. */
+WARD_HIDDEN extern const uint32_t _ward_class_size[WARD_CLASS_COUNT];
+/* Slices (WARD_SLICE_SIZE each) of a page serving each class. */
+WARD_HIDDEN extern const uint8_t _ward_class_slices[WARD_CLASS_COUNT];
+
+/* Class index for 1 <= n <= WARD_SMALL_MAX (n = 0 is served as 1). */
+WARD_INLINE unsigned _ward_size_class(size_t n)
+{
+    if (n <= 128)
+        return n == 0 ? 0 : (unsigned)((n - 1) >> 4);
+    unsigned top = 63u - (unsigned)__builtin_clzll((unsigned long long)(n - 1)); /* 7 .. 16 */
+    return 8 + (top - 7) * 4 + (unsigned)(((n - 1) >> (top - 2)) & 3);
+}
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * segment.c - segments, spans of slices, and the decay purge.
+ */
+#include "segment/segment.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "os/os.h"
+#include "support/options.h"
+
+#define ALL_SLICES (~(uint64_t)0)
+#define USER_SLICES (ALL_SLICES & ~(uint64_t)1) /* slice 0 is metadata */
+
+static pthread_mutex_t segment_lock = PTHREAD_MUTEX_INITIALIZER;
+static ward_segment_t *all_segments; /* (lock) every sliced segment */
+static uint64_t last_purge_ns;       /* (lock) */
+static size_t metadata_bytes;        /* committed per segment for its header */
+
+void _ward_segments_init(void)
+{
+    metadata_bytes = WARD_ALIGN_UP(sizeof(ward_segment_t), _ward_os_page_size());
+}
+
+void _ward_segments_lock(void) { pthread_mutex_lock(&segment_lock); }
+void _ward_segments_unlock(void) { pthread_mutex_unlock(&segment_lock); }
+void _ward_segments_reset_lock(void) { pthread_mutex_init(&segment_lock, NULL); }
+
+/* Mask of `count` slices starting at `first`. */
+static uint64_t run_mask(unsigned first, unsigned count)
+{
+    uint64_t ones = count >= 64 ? ALL_SLICES : (((uint64_t)1 << count) - 1);
+    return ones << first;
+}
+
+/* Lowest start of `count` consecutive set bits of mask, or -1. */
+static int find_run(uint64_t mask, unsigned count)
+{
+    uint64_t starts = mask;
+    for (unsigned i = 1; i < count && starts; i++)
+        starts &= mask >> i;
+    return starts ? __builtin_ctzll(starts) : -1;
+}
+
+static void list_push(ward_segment_t *seg)
+{
+    seg->prev = NULL;
+    seg->next = all_segments;
+    if (all_segments)
+        all_segments->prev = seg;
+    all_segments = seg;
+}
+
+static void list_remove(ward_segment_t *seg)
+{
+    if (seg->prev)
+        seg->prev->next = seg->next;
+    else
+        all_segments = seg->next;
+    if (seg->next)
+        seg->next->prev = seg->prev;
+}
+
+static ward_segment_t *segment_new(void)
+{
+    ward_segment_t *seg = _ward_os_map_aligned(WARD_SEGMENT_SIZE, WARD_SEGMENT_SIZE);
+    if (seg == NULL)
+        return NULL;
+    if (!_ward_segmap_add(seg, WARD_SEGMENT_SIZE)) {
+        _ward_os_unmap(seg, WARD_SEGMENT_SIZE);
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* Fresh memory is zero: only the non-zero fields need writing. */
+    seg->kind = WARD_SEGMENT_SLICED;
+    seg->free_mask = USER_SLICES;
+    seg->pages[0].kind = WARD_PAGE_META;
+    list_push(seg);
+    ward_counter_add(reserved, (int64_t)WARD_SEGMENT_SIZE);
+    ward_counter_add(metadata, (int64_t)metadata_bytes);
+    ward_counter_add(segments, 1);
+    _ward_committed_add((int64_t)metadata_bytes);
+    return seg;
+}
+
+static void segment_release(ward_segment_t *seg)
+{
+    list_remove(seg);
+    _ward_segmap_remove(seg, WARD_SEGMENT_SIZE);
+    _ward_os_unmap(seg, WARD_SEGMENT_SIZE);
+    ward_counter_add(reserved, -(int64_t)WARD_SEGMENT_SIZE);
+    ward_counter_add(metadata, -(int64_t)metadata_bytes);
+    ward_counter_add(segments, -1);
+    _ward_committed_add(-(int64_t)metadata_bytes);
+}
+
+/* Decommits every dirty slice of seg, run by run. (lock) */
+static void segment_decommit_dirty(ward_segment_t *seg)
+{
+    uint64_t dirty = seg->dirty_mask;
+    while (dirty) {
+        unsigned first = (unsigned)__builtin_ctzll(dirty);
+        uint64_t clean_above = ~(dirty >> first);
+        unsigned count = clean_above ? (unsigned)__builtin_ctzll(clean_above) : 64 - first;
+        _ward_os_decommit((char *)seg + (size_t)first * WARD_SLICE_SIZE, (size_t)count * WARD_SLICE_SIZE);
+        _ward_committed_add(-(int64_t)((size_t)count * WARD_SLICE_SIZE));
+        dirty &= ~run_mask(first, count);
+    }
+    seg->dirty_mask = 0;
+}
+
+static void purge_locked(uint64_t now, bool force)
+{
+    uint64_t delay = (uint64_t)ward_option(WARD_OPTION_DECAY_MS) * 1000000u;
+    bool kept_empty = false;
+    last_purge_ns = now;
+    for (ward_segment_t *seg = all_segments, *next; seg; seg = next) {
+        next = seg->next;
+        if (seg->dirty_mask && (force || now - seg->dirty_since >= delay))
+            segment_decommit_dirty(seg);
+        if (seg->free_mask == USER_SLICES && seg->dirty_mask == 0) {
+            /* Keep one empty segment mapped (only its header is resident)
+             * so that a program hovering at a boundary does not remap. */
+            if (kept_empty || force)
+                segment_release(seg);
+            else
+                kept_empty = true;
+        }
+    }
+}
+
+static void maybe_purge_locked(void)
+{
+    uint64_t now = _ward_os_now_ns();
+    uint64_t delay = (uint64_t)ward_option(WARD_OPTION_DECAY_MS) * 1000000u;
+    if (now - last_purge_ns >= delay / 4)
+        purge_locked(now, false);
+}
+
+static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count)
+{
+    uint64_t run = run_mask(first, count);
+    uint64_t fresh = run & ~seg->dirty_mask;
+    seg->free_mask &= ~run;
+    seg->dirty_mask &= ~run;
+    seg->in_use_slices += count;
+    _ward_committed_add((int64_t)((size_t)__builtin_popcountll(fresh) * WARD_SLICE_SIZE));
+    for (unsigned i = 0; i < count; i++)
+        seg->span_start[first + i] = (uint8_t)first;
+    ward_page_t *page = &seg->pages[first];
+    page->start = (char *)seg + (size_t)first * WARD_SLICE_SIZE;
+    page->slice_count = (uint8_t)count;
+    page->bits = seg->bits[first];
+    page->kind = WARD_PAGE_UNUSED;
+    return page;
+}
+
+ward_page_t *_ward_span_alloc(unsigned slices)
+{
+    ward_assert(slices >= 1 && slices < WARD_SLICES_PER_SEGMENT);
+    ward_page_t *page = NULL;
+    pthread_mutex_lock(&segment_lock);
+    /* Prefer slices that are still resident: no page faults, no new RSS. */
+    for (ward_segment_t *seg = all_segments; seg && !page; seg = seg->next) {
+        int first = find_run(seg->free_mask & seg->dirty_mask, slices);
+        if (first >= 0)
+            page = take_run(seg, (unsigned)first, slices);
+    }
+    for (ward_segment_t *seg = all_segments; seg && !page; seg = seg->next) {
+        int first = find_run(seg->free_mask, slices);
+        if (first >= 0)
+            page = take_run(seg, (unsigned)first, slices);
+    }
+    if (!page) {
+        ward_segment_t *seg = segment_new();
+        if (seg)
+            page = take_run(seg, 1, slices);
+    }
+    pthread_mutex_unlock(&segment_lock);
+    return page;
+}
+
+void _ward_span_free(ward_page_t *page)
+{
+    ward_segment_t *seg = _ward_segment_of_page(page);
+    unsigned first = (unsigned)(page - seg->pages);
+    uint64_t run = run_mask(first, page->slice_count);
+    pthread_mutex_lock(&segment_lock);
+    ward_check_cheap((seg->free_mask & run) == 0, "span freed twice");
+    page->kind = WARD_PAGE_UNUSED;
+    atomic_store_explicit(&page->heap, NULL, memory_order_relaxed);
+    seg->free_mask |= run;
+    seg->in_use_slices -= page->slice_count;
+    if (seg->dirty_mask == 0)
+        seg->dirty_since = _ward_os_now_ns();
+    seg->dirty_mask |= run;
+    if (ward_option(WARD_OPTION_DECAY_MS) == 0)
+        purge_locked(_ward_os_now_ns(), false);
+    else
+        maybe_purge_locked();
+    pthread_mutex_unlock(&segment_lock);
+}
+
+void _ward_segments_purge(bool force)
+{
+    pthread_mutex_lock(&segment_lock);
+    purge_locked(_ward_os_now_ns(), force);
+    pthread_mutex_unlock(&segment_lock);
+}
+
+void _ward_segments_each_span(void (*fn)(ward_page_t *page, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&segment_lock);
+    for (ward_segment_t *seg = all_segments; seg; seg = seg->next) {
+        uint64_t used = ~seg->free_mask & USER_SLICES;
+        while (used) {
+            unsigned first = (unsigned)__builtin_ctzll(used);
+            ward_page_t *page = &seg->pages[first];
+            used &= ~run_mask(first, page->slice_count);
+            fn(page, ctx);
+        }
+    }
+    pthread_mutex_unlock(&segment_lock);
+}

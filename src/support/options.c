@@ -1,0 +1,115 @@
+/*
+ * options.c - the option table and its environment reader.
+ */
+#include "support/options.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "os/os.h"
+#include "support/fatal.h"
+
+typedef struct option_desc_s {
+    const char *env;         /* environment variable */
+    long default_value;
+    long min, max;           /* documented range, inclusive */
+    const char *description;
+} option_desc_t;
+
+/* Indexed by ward_option_t: keep in the order of the enum in ward.h. */
+static const option_desc_t option_table[WARD_OPTION_COUNT_] = {
+    [WARD_OPTION_DECAY_MS] = {"WARD_DECAY_MS", 100, 0, 60000, "delay in ms before free pages go back to the OS"},
+    [WARD_OPTION_VERBOSE] = {"WARD_VERBOSE", 0, 0, 1, "log option problems and decisions to stderr"},
+    [WARD_OPTION_STATS] = {"WARD_STATS", 0, 0, 1, "print statistics at exit"},
+    [WARD_OPTION_DEBUG] = {"WARD_DEBUG", 0, 0, 1, "debug checks (canaries) where a front end offers them"},
+};
+
+/* WARD_ variables that are not options but are known: set by `ward run` or
+ * read by ward's own test and benchmark programs. */
+static const char *const known_non_options[] = {
+    "WARD_REPORT_FD", "WARD_REPORT_PID", "WARD_LIBRARY", "WARD_STRESS", NULL,
+};
+
+long _ward_options[WARD_OPTION_COUNT_];
+
+static void report(const char *problem, const char *entry)
+{
+    char text[256];
+    ward_buf_t b = {text, sizeof text, 0};
+    _ward_buf_str(&b, "ward: ");
+    _ward_buf_str(&b, problem);
+    _ward_buf_str(&b, ": ");
+    _ward_buf_str(&b, entry);
+    _ward_buf_str(&b, " (ignored)\n");
+    _ward_buf_finish(&b);
+    _ward_os_write_stderr(text, b.len < b.cap ? b.len : b.cap - 1);
+}
+
+/* Parses a decimal long with an optional k/m/g (binary) suffix. */
+static bool parse_long(const char *s, long *out)
+{
+    if (*s == '\0')
+        return false;
+    long v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (__LONG_MAX__ - 9) / 10)
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    int shift = 0;
+    switch (*s) {
+    case 'k': case 'K': shift = 10; s++; break;
+    case 'm': case 'M': shift = 20; s++; break;
+    case 'g': case 'G': shift = 30; s++; break;
+    default: break;
+    }
+    if (*s != '\0' || (shift && v > (__LONG_MAX__ >> shift)))
+        return false;
+    *out = v << shift;
+    return true;
+}
+
+static void check_entry(const char *entry, void *ctx)
+{
+    (void)ctx;
+    const char *eq = strchr(entry, '=');
+    size_t name_len = eq ? (size_t)(eq - entry) : strlen(entry);
+    for (int i = 0; i < WARD_OPTION_COUNT_; i++) {
+        const option_desc_t *d = &option_table[i];
+        if (strlen(d->env) == name_len && strncmp(d->env, entry, name_len) == 0) {
+            long v;
+            if (!eq || !parse_long(eq + 1, &v) || v < d->min || v > d->max)
+                report("malformed or out-of-range option", entry);
+            else
+                _ward_options[i] = v;
+            return;
+        }
+    }
+    for (const char *const *k = known_non_options; *k; k++)
+        if (strlen(*k) == name_len && strncmp(*k, entry, name_len) == 0)
+            return;
+    report("unknown option", entry);
+}
+
+void _ward_options_init(void)
+{
+    for (int i = 0; i < WARD_OPTION_COUNT_; i++)
+        _ward_options[i] = option_table[i].default_value;
+    _ward_os_env_each("WARD_", check_entry, NULL);
+}
+
+int ward_option_set(ward_option_t option, long value)
+{
+    if ((unsigned)option >= WARD_OPTION_COUNT_ || value < option_table[option].min ||
+        value > option_table[option].max)
+        return EINVAL;
+    __atomic_store_n(&_ward_options[option], value, __ATOMIC_RELAXED);
+    return 0;
+}
+
+long ward_option_get(ward_option_t option)
+{
+    if ((unsigned)option >= WARD_OPTION_COUNT_)
+        return -1;
+    return ward_option(option);
+}
