@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "frontend/api_internal.h"
 #include "heap/heap.h"
 #include "os/os.h"
 #include "ward.h"
@@ -26,11 +27,11 @@ typedef struct block_info_s {
  * again is caught here when its bit is already clear. */
 static void block_lookup(const void *p, const char *operation, block_info_t *info)
 {
-    ward_segment_t *seg = _ward_segmap_lookup(p);
-    if (seg == NULL)
+    unsigned map = _ward_segmap_byte(p);
+    if (map == 0)
         _ward_fatal_op(operation, "pointer not allocated by ward", p, 0);
-    if (seg->kind == WARD_SEGMENT_HUGE) {
-        ward_huge_t *h = (ward_huge_t *)seg;
+    if (map != WARD_SEGMAP_SLICED) {
+        ward_huge_t *h = _ward_segmap_lookup(p);
         if ((const char *)p != h->user)
             _ward_fatal_op(operation, "interior pointer", p, h->usable);
         if (atomic_load_explicit(&h->live, memory_order_relaxed) != 1)
@@ -41,6 +42,7 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
         info->usable = h->usable;
         return;
     }
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
     ward_page_t *page = _ward_segment_page_of(seg, p);
     info->page = page;
     info->huge = NULL;
@@ -50,8 +52,8 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
             _ward_fatal_op(operation, "interior pointer", p, page->block_size);
         /* Only the owner may read the bitmap; others learn of a freed block
          * when the owner collects. */
-        ward_heap_t *owner = atomic_load_explicit(&page->heap, memory_order_relaxed);
-        if (owner != NULL && owner == _ward_tls_heap && !_ward_bit_test(page->bits, i))
+        ward_heap_t *owner = _ward_page_owner(page, memory_order_relaxed);
+        if (owner == _ward_tls_heap && !_ward_bit_test(page->bits, i))
             _ward_fatal_op(operation, "double free", p, page->block_size);
         info->kind = BLOCK_SMALL;
         info->usable = page->block_size;
@@ -91,11 +93,18 @@ WARD_API void *ward_malloc(size_t n)
     ward_heap_t *h = _ward_tls_heap;
     if (WARD_LIKELY(h != NULL && n <= WARD_SMALL_MAX)) {
         unsigned c = _ward_size_class(n);
+        uint32_t cached = h->cache_count[c];
+        if (WARD_LIKELY(cached != 0)) {
+            void *p = h->cache_items[c][cached - 1];
+            h->cache_count[c] = cached - 1;
+            _ward_mark_allocated(p, c);
+            ward_owned_add(h->mallocs[c], 1);
+            return p;
+        }
         ward_page_t *page = h->direct[c];
         if (WARD_LIKELY(page->free != NULL)) {
             void *p = _ward_page_pop(page);
             ward_owned_add(h->mallocs[c], 1);
-            ward_owned_add(h->allocated_delta, (int64_t)page->block_size);
             return p;
         }
         return _ward_heap_alloc_small_slow(h, c);
@@ -119,50 +128,75 @@ WARD_API void *ward_calloc(size_t count, size_t size)
 
 /* --------------------------------------------------------------- free */
 
-static WARD_NOINLINE void free_not_small(ward_segment_t *seg, void *p)
+/* A small block whose allocation bit is clear: freed before, or a
+ * block-aligned pointer into the page's unused tail. */
+static WARD_NOINLINE __attribute__((noreturn)) void free_bit_clear(void *p, unsigned c, uint32_t index)
 {
-    if (seg == NULL)
+    _ward_fatal_op("free", index >= _ward_class_capacity[c] ? "interior pointer" : "double free", p,
+                   _ward_class_size[c]);
+}
+
+/* Huge and large blocks, and pointers ward does not own. */
+static WARD_NOINLINE void free_not_small(void *p)
+{
+    unsigned map = _ward_segmap_byte(p);
+    if (map == 0)
         _ward_fatal_op("free", "pointer not allocated by ward", p, 0);
-    if (seg->kind == WARD_SEGMENT_HUGE) {
-        _ward_huge_free((ward_huge_t *)seg, p, "free");
+    if (map != WARD_SEGMAP_SLICED) {
+        _ward_huge_free(_ward_segmap_lookup(p), p, "free");
         return;
     }
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
     _ward_free_large(_ward_segment_page_of(seg, p), p, "free");
 }
 
+/*
+ * The fast path reads only the segment header's per-slice arrays and the
+ * class tables: the page descriptor is not touched unless the block goes to
+ * another thread's page.
+ */
 WARD_API void ward_free(void *p)
 {
     if (p == NULL)
         return;
-    ward_segment_t *seg = _ward_segmap_lookup(p);
-    if (WARD_UNLIKELY(seg == NULL || seg->kind != WARD_SEGMENT_SLICED)) {
-        free_not_small(seg, p);
+    if (WARD_UNLIKELY(_ward_segmap_byte(p) != WARD_SEGMAP_SLICED)) {
+        free_not_small(p);
         return;
     }
-    ward_page_t *page = _ward_segment_page_of(seg, p);
-    if (WARD_UNLIKELY(page->kind != WARD_PAGE_SMALL)) {
-        free_not_small(seg, p);
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    size_t slice = _ward_slice_index(seg, p);
+    unsigned c = seg->slice_class[slice];
+    if (WARD_UNLIKELY(c >= WARD_CLASS_COUNT)) {
+        free_not_small(p);
         return;
     }
-    uint32_t i = _ward_page_block_index(page, p);
-    if (WARD_UNLIKELY(i == UINT32_MAX))
-        _ward_fatal_op("free", "interior pointer", p, page->block_size);
+    size_t first = seg->slice_first[slice];
+    uint64_t product = (uint64_t)((uintptr_t)p - (uintptr_t)seg - (first << WARD_SLICE_SHIFT)) *
+                       _ward_class_reciprocal[c];
+    if (WARD_UNLIKELY((product & (((uint64_t)1 << WARD_RECIPROCAL_SHIFT) - 1)) >= WARD_RECIPROCAL_EXACT))
+        _ward_fatal_op("free", "interior pointer", p, _ward_class_size[c]);
+    uint32_t i = (uint32_t)(product >> WARD_RECIPROCAL_SHIFT);
+    /* A block index past the page's last block (its unused tail) has a bit
+     * that is never set: it is told apart from a double free below. */
     ward_heap_t *h = _ward_tls_heap;
-    if (WARD_LIKELY(h != NULL && atomic_load_explicit(&page->heap, memory_order_relaxed) == h)) {
-        if (WARD_UNLIKELY(!_ward_bit_test(page->bits, i)))
-            _ward_fatal_op("free", "double free", p, page->block_size);
-        _ward_bit_clear(page->bits, i);
-        ward_block_t *b = p;
-        b->next = page->free;
-        page->free = b;
-        page->used--;
-        ward_owned_add(h->frees[page->class_index], 1);
-        ward_owned_add(h->allocated_delta, -(int64_t)page->block_size);
-        if (WARD_UNLIKELY(page->in_full || page->used == 0))
-            _ward_heap_page_freed(h, page);
+    if (WARD_LIKELY(atomic_load_explicit(&seg->owner[first], memory_order_relaxed) == h)) {
+        uint64_t *bits = seg->bits[first];
+        if (WARD_UNLIKELY(!_ward_bit_test(bits, i)))
+            free_bit_clear(p, c, i);
+        _ward_bit_clear(bits, i);
+        ward_owned_add(h->frees[c], 1);
+        uint32_t cached = h->cache_count[c];
+        if (WARD_LIKELY(cached < h->cache_limit[c])) {
+            h->cache_items[c][cached] = p;
+            h->cache_count[c] = cached + 1;
+        } else {
+            _ward_heap_cache_overflow(h, c, p);
+        }
         return;
     }
-    _ward_free_remote(page, p);
+    if (WARD_UNLIKELY(i >= _ward_class_capacity[c]))
+        free_bit_clear(p, c, i);
+    _ward_free_remote(&seg->pages[first], p);
 }
 
 /* ------------------------------------------------------------ realloc */
@@ -317,3 +351,16 @@ WARD_API void ward_heap_destroy(ward_heap_t *heap)
 WARD_API void ward_collect(bool force) { _ward_heaps_collect(force); }
 
 WARD_API const char *ward_version(void) { return "ward 0.1.0"; }
+
+/* Hidden aliases: the standard names in override.c jump straight here
+ * instead of through the PLT. */
+#define WARD_INTERNAL_ALIAS(name) \
+    extern __typeof(name) _##name __attribute__((alias(#name), visibility("hidden")));
+WARD_INTERNAL_ALIAS(ward_malloc)
+WARD_INTERNAL_ALIAS(ward_free)
+WARD_INTERNAL_ALIAS(ward_calloc)
+WARD_INTERNAL_ALIAS(ward_realloc)
+WARD_INTERNAL_ALIAS(ward_reallocarray)
+WARD_INTERNAL_ALIAS(ward_aligned_alloc)
+WARD_INTERNAL_ALIAS(ward_posix_memalign)
+WARD_INTERNAL_ALIAS(ward_usable_size)

@@ -10,20 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/api_internal.h"
 #include "os/os.h"
 #include "support/internal.h"
 #include "ward.h"
 
 #define WARD_EXPORT __attribute__((visibility("default")))
 
-WARD_EXPORT void *malloc(size_t n) { return ward_malloc(n); }
-WARD_EXPORT void free(void *p) { ward_free(p); }
-WARD_EXPORT void *calloc(size_t count, size_t size) { return ward_calloc(count, size); }
-WARD_EXPORT void *realloc(void *p, size_t n) { return ward_realloc(p, n); }
-WARD_EXPORT void *reallocarray(void *p, size_t count, size_t size) { return ward_reallocarray(p, count, size); }
-WARD_EXPORT int posix_memalign(void **out, size_t alignment, size_t n) { return ward_posix_memalign(out, alignment, n); }
-WARD_EXPORT void *aligned_alloc(size_t alignment, size_t n) { return ward_aligned_alloc(alignment, n); }
-WARD_EXPORT size_t malloc_usable_size(void *p) { return ward_usable_size(p); }
+WARD_EXPORT void *malloc(size_t n) { return _ward_malloc(n); }
+WARD_EXPORT void free(void *p) { _ward_free(p); }
+WARD_EXPORT void *calloc(size_t count, size_t size) { return _ward_calloc(count, size); }
+WARD_EXPORT void *realloc(void *p, size_t n) { return _ward_realloc(p, n); }
+WARD_EXPORT void *reallocarray(void *p, size_t count, size_t size) { return _ward_reallocarray(p, count, size); }
+WARD_EXPORT int posix_memalign(void **out, size_t alignment, size_t n) { return _ward_posix_memalign(out, alignment, n); }
+WARD_EXPORT void *aligned_alloc(size_t alignment, size_t n) { return _ward_aligned_alloc(alignment, n); }
+WARD_EXPORT size_t malloc_usable_size(void *p) { return _ward_usable_size(p); }
 
 /* glibc's memalign rounds an alignment that is not a power of two up. */
 WARD_EXPORT void *memalign(size_t alignment, size_t n)
@@ -35,10 +36,10 @@ WARD_EXPORT void *memalign(size_t alignment, size_t n)
     size_t a = (size_t)16;
     while (a < alignment)
         a <<= 1;
-    return ward_aligned_alloc(a, n);
+    return _ward_aligned_alloc(a, n);
 }
 
-WARD_EXPORT void *valloc(size_t n) { return ward_aligned_alloc(_ward_os_page_size(), n); }
+WARD_EXPORT void *valloc(size_t n) { return _ward_aligned_alloc(_ward_os_page_size(), n); }
 
 WARD_EXPORT void *pvalloc(size_t n)
 {
@@ -47,7 +48,7 @@ WARD_EXPORT void *pvalloc(size_t n)
         errno = ENOMEM;
         return NULL;
     }
-    return ward_aligned_alloc(page, n == 0 ? page : WARD_ALIGN_UP(n, page));
+    return _ward_aligned_alloc(page, n == 0 ? page : WARD_ALIGN_UP(n, page));
 }
 
 /* glibc names that some programs and libraries call directly. */
@@ -58,10 +59,10 @@ void *__libc_realloc(void *p, size_t n);
 void *__libc_memalign(size_t alignment, size_t n);
 void *__libc_valloc(size_t n);
 void *__libc_pvalloc(size_t n);
-WARD_EXPORT void *__libc_malloc(size_t n) { return ward_malloc(n); }
-WARD_EXPORT void __libc_free(void *p) { ward_free(p); }
-WARD_EXPORT void *__libc_calloc(size_t count, size_t size) { return ward_calloc(count, size); }
-WARD_EXPORT void *__libc_realloc(void *p, size_t n) { return ward_realloc(p, n); }
+WARD_EXPORT void *__libc_malloc(size_t n) { return _ward_malloc(n); }
+WARD_EXPORT void __libc_free(void *p) { _ward_free(p); }
+WARD_EXPORT void *__libc_calloc(size_t count, size_t size) { return _ward_calloc(count, size); }
+WARD_EXPORT void *__libc_realloc(void *p, size_t n) { return _ward_realloc(p, n); }
 WARD_EXPORT void *__libc_memalign(size_t alignment, size_t n) { return memalign(alignment, n); }
 WARD_EXPORT void *__libc_valloc(size_t n) { return valloc(n); }
 WARD_EXPORT void *__libc_pvalloc(size_t n) { return pvalloc(n); }

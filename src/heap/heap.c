@@ -13,6 +13,7 @@
 #include "ward.h"
 
 ward_page_t _ward_page_empty; /* free == NULL: every pop from it takes the slow path */
+ward_heap_t _ward_heap_abandoned;
 __thread ward_heap_t *_ward_tls_heap __attribute__((tls_model("initial-exec")));
 /* Set once the thread's heap was handed back at thread exit; later
  * allocations of that thread (other keys' destructors) use the fallback. */
@@ -83,19 +84,73 @@ static void direct_update(ward_heap_t *h, unsigned c)
 
 static void count_collected(ward_heap_t *h, ward_page_t *page, uint32_t n)
 {
-    if (n == 0)
-        return;
-    ward_owned_add(h->frees[page->class_index], n);
-    ward_owned_add(h->allocated_delta, -(int64_t)n * page->block_size);
+    if (n)
+        ward_owned_add(h->frees[page->class_index], n);
 }
 
+/* Bytes the heap's blocks hold now, from its class counters. */
+static int64_t heap_allocated(const ward_heap_t *h)
+{
+    int64_t bytes = 0;
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
+        bytes += (int64_t)(ward_owned_get(h->mallocs[c]) - ward_owned_get(h->frees[c])) * _ward_class_size[c];
+    return bytes;
+}
+
+/* Brings the process-wide allocated counter (and its peak) up to date with
+ * this heap; done on slow paths, so the peak is exact to within what one
+ * heap allocates between two of them. */
 static void flush_allocated(ward_heap_t *h)
 {
-    int64_t delta = ward_owned_get(h->allocated_delta);
+    int64_t now = heap_allocated(h);
+    int64_t delta = now - h->allocated_flushed;
     if (delta) {
-        ward_owned_add(h->allocated_delta, -delta);
+        __atomic_store_n(&h->allocated_flushed, now, __ATOMIC_RELAXED);
         _ward_allocated_add(delta);
     }
+}
+
+/* ------------------------------------------------------------ free cache */
+
+/* Returns the `count` oldest blocks of class c's cache to their pages. */
+static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
+{
+    void **items = h->cache_items[c];
+    for (uint32_t i = 0; i < count; i++) {
+        void *p = items[i];
+        ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+        ward_page_t *page = _ward_segment_page_of(seg, p);
+        ward_block_t *b = p;
+        b->next = page->free;
+        page->free = b;
+        page->used--;
+        if (page->in_full || page->used == 0)
+            _ward_heap_page_freed(h, page);
+    }
+    memmove(items, items + count, (h->cache_count[c] - count) * sizeof(void *));
+    h->cache_count[c] -= count;
+}
+
+void _ward_heap_cache_overflow(ward_heap_t *h, unsigned c, void *p)
+{
+    cache_drain(h, c, h->cache_count[c] - h->cache_count[c] / 2);
+    h->cache_items[c][h->cache_count[c]++] = p;
+}
+
+static void cache_limits_init(ward_heap_t *h)
+{
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        /* About 64 KiB of blocks per class, at least 2 and at most the array. */
+        uint32_t limit = (uint32_t)(64 * WARD_KiB / _ward_class_size[c]);
+        h->cache_limit[c] = limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
+    }
+}
+
+static void cache_drain_all(ward_heap_t *h)
+{
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
+        if (h->cache_count[c])
+            cache_drain(h, c, h->cache_count[c]);
 }
 
 /* --------------------------------------------------------- page lifecycle */
@@ -114,7 +169,9 @@ static ward_page_t *page_new(ward_heap_t *h, unsigned c)
     ward_page_t *page = _ward_span_alloc(_ward_class_slices[c]);
     if (page == NULL)
         return NULL;
-    _ward_page_init_small(page, c, h);
+    _ward_page_init_small(page, c);
+    _ward_page_set_slice_class(page, (uint8_t)c);
+    _ward_page_set_owner(page, h, memory_order_release);
     _ward_page_extend(page);
     atomic_fetch_add_explicit(&class_pages[c], 1, memory_order_relaxed);
     queue_push_front(&h->avail[c], page);
@@ -140,7 +197,7 @@ static ward_page_t *page_adopt(ward_heap_t *h, unsigned c)
         ward_counter_add(pages_abandoned, -1);
         /* seq_cst pairs with the remote freer's load of heap: a free pushed
          * before that load saw NULL is seen by the collect below. */
-        atomic_store_explicit(&page->heap, h, memory_order_seq_cst);
+        _ward_page_set_owner(page, h, memory_order_seq_cst);
         count_collected(h, page, _ward_page_collect(page));
         if (page->free || _ward_page_extend(page)) {
             page->in_full = 0;
@@ -202,7 +259,6 @@ void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
     }
     void *p = _ward_page_pop(page);
     ward_owned_add(h->mallocs[c], 1);
-    ward_owned_add(h->allocated_delta, (int64_t)page->block_size);
     return p;
 }
 
@@ -230,13 +286,13 @@ void _ward_free_remote(ward_page_t *page, void *p)
     } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, b, memory_order_seq_cst,
                                                     memory_order_relaxed));
     /* Tell the owner, unless it already knows; the seq_cst accesses pair
-     * with the owner's clear-then-collect in the slow path. */
-    ward_heap_t *owner = atomic_load_explicit(&page->heap, memory_order_seq_cst);
-    if (owner) {
-        uint64_t bit = (uint64_t)1 << page->class_index;
-        if (!(atomic_load_explicit(&owner->remote_classes, memory_order_seq_cst) & bit))
-            atomic_fetch_or_explicit(&owner->remote_classes, bit, memory_order_seq_cst);
-    }
+     * with the owner's clear-then-collect in the slow path.  (For an
+     * abandoned page the owner is _ward_heap_abandoned, which nobody reads:
+     * the adopter collects.) */
+    ward_heap_t *owner = _ward_page_owner(page, memory_order_seq_cst);
+    uint64_t bit = (uint64_t)1 << page->class_index;
+    if (!(atomic_load_explicit(&owner->remote_classes, memory_order_seq_cst) & bit))
+        atomic_fetch_or_explicit(&owner->remote_classes, bit, memory_order_seq_cst);
 }
 
 /* ------------------------------------------------------------ large blocks */
@@ -255,7 +311,8 @@ static void *alloc_large(ward_heap_t *h, size_t n)
     page->capacity = page->reserved = page->used = 1;
     page->class_index = 0;
     atomic_store_explicit(&page->large_live, 1, memory_order_relaxed);
-    atomic_store_explicit(&page->heap, h, memory_order_release);
+    _ward_page_set_slice_class(page, WARD_SLICE_LARGE);
+    _ward_page_set_owner(page, h, memory_order_release);
     ward_counter_add(large_count, 1);
     ward_counter_add(big_mallocs, 1);
     _ward_allocated_add((int64_t)bytes);
@@ -292,11 +349,16 @@ void _ward_free_large(ward_page_t *page, void *p, const char *operation)
 
 WARD_INLINE void *alloc_class(ward_heap_t *h, unsigned c)
 {
+    if (h->cache_count[c]) {
+        void *p = h->cache_items[c][--h->cache_count[c]];
+        _ward_mark_allocated(p, c);
+        ward_owned_add(h->mallocs[c], 1);
+        return p;
+    }
     ward_page_t *page = h->direct[c];
     if (WARD_LIKELY(page->free != NULL)) {
         void *p = _ward_page_pop(page);
         ward_owned_add(h->mallocs[c], 1);
-        ward_owned_add(h->allocated_delta, (int64_t)page->block_size);
         return p;
     }
     return _ward_heap_alloc_small_slow(h, c);
@@ -353,6 +415,7 @@ static ward_heap_t *heap_struct_get(void)
     memset(h, 0, sizeof *h);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->direct[c] = &_ward_page_empty;
+    cache_limits_init(h);
     return h;
 }
 
@@ -410,7 +473,7 @@ static void page_abandon(ward_page_t *page)
 {
     unsigned c = page->class_index;
     page->in_full = 0;
-    atomic_store_explicit(&page->heap, NULL, memory_order_seq_cst);
+    _ward_page_set_owner(page, &_ward_heap_abandoned, memory_order_seq_cst);
     pthread_mutex_lock(&abandoned_lock);
     queue_push_back(&abandoned[c], page);
     atomic_fetch_add_explicit(&abandoned_count[c], 1, memory_order_relaxed);
@@ -422,6 +485,7 @@ static void page_abandon(ward_page_t *page)
  * rest to the abandoned lists for other threads to adopt. */
 static void heap_abandon(ward_heap_t *h)
 {
+    cache_drain_all(h);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         ward_page_queue_t *queues[2] = {&h->avail[c], &h->full[c]};
         for (int q = 0; q < 2; q++) {
@@ -441,12 +505,23 @@ static void heap_abandon(ward_heap_t *h)
     }
 }
 
+static void disown_large(ward_page_t *page, void *ctx)
+{
+    if (page->kind == WARD_PAGE_LARGE && _ward_page_owner(page, memory_order_relaxed) == ctx)
+        _ward_page_set_owner(page, &_ward_heap_abandoned, memory_order_relaxed);
+}
+
 static void thread_exit(void *arg)
 {
     ward_heap_t *h = arg;
     _ward_tls_heap = NULL;
     tls_exited = true;
     heap_abandon(h);
+    /* Large and huge blocks outlive the thread; the heap struct will be
+     * reused, so they must not name it (ward_heap_destroy of a heap that
+     * reuses the struct would free them). */
+    _ward_segments_each_span(disown_large, h);
+    _ward_huge_disown(h);
     heap_release(h);
 }
 
@@ -495,6 +570,7 @@ static void fork_child(void)
 static void core_init(void)
 {
     _ward_os_init();
+    _ward_size_classes_init();
     _ward_options_init();
     _ward_segments_init();
 }
@@ -562,7 +638,7 @@ static void gather_heap_span(ward_page_t *page, void *ctx)
 {
     spans_of_heap_t *s = ctx;
     if ((page->kind == WARD_PAGE_SMALL || page->kind == WARD_PAGE_LARGE) &&
-        atomic_load_explicit(&page->heap, memory_order_relaxed) == s->heap) {
+        _ward_page_owner(page, memory_order_relaxed) == s->heap) {
         page->next = s->list;
         s->list = page;
     }
@@ -584,11 +660,8 @@ void _ward_heap_destroy(ward_heap_t *h)
     }
     _ward_huge_free_heap(h);
     /* Every small block of the heap is gone: count them as freed. */
-    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
-        uint64_t live = h->mallocs[c] - h->frees[c];
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->frees[c] = h->mallocs[c];
-        h->allocated_delta -= (int64_t)(live * _ward_class_size[c]);
-    }
     pthread_mutex_unlock(&h->lock);
     heap_release(h);
 }
@@ -596,6 +669,7 @@ void _ward_heap_destroy(ward_heap_t *h)
 /* Collects and retires what a heap the caller owns can give back. */
 static void heap_collect_owned(ward_heap_t *h)
 {
+    cache_drain_all(h);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         ward_page_queue_t *queues[2] = {&h->avail[c], &h->full[c]};
         for (int q = 0; q < 2; q++) {
@@ -657,7 +731,7 @@ void _ward_heaps_add_stats(ward_stats_t *out)
             out->classes[c].mallocs += ward_owned_get(h->mallocs[c]);
             out->classes[c].frees += ward_owned_get(h->frees[c]);
         }
-        pending += ward_owned_get(h->allocated_delta);
+        pending += heap_allocated(h) - ward_owned_get(h->allocated_flushed);
     }
     pthread_mutex_unlock(&registry_lock);
     out->allocated += (uint64_t)pending;

@@ -13,7 +13,7 @@
  * sweeps its full pages of that class for such frees.
  *
  * Exiting threads: the heap's pages that still hold blocks are abandoned
- * (owner NULL) onto a per-class list; live heaps adopt them when they need a
+ * (owner _ward_heap_abandoned) onto a per-class list; live heaps adopt them when they need a
  * page of that class.  Heap structs are never unmapped (they are reused), so
  * a remote freer that read a stale owner touches valid memory.
  */
@@ -31,6 +31,14 @@ typedef struct ward_page_queue_s {
     ward_page_t *head, *tail;
 } ward_page_queue_t;
 
+/*
+ * Free caches, one per class: blocks the owner freed, handed out again
+ * last-in first-out before any page is looked at.  Freeing into a cache
+ * touches neither the block nor its page descriptor; only the allocation
+ * bit is cleared at once, so a double free is still caught on the spot.
+ */
+#define WARD_FREE_CACHE_MAX 64
+
 typedef enum ward_heap_kind_e {
     WARD_HEAP_THREAD = 1,
     WARD_HEAP_SHARED, /* a user heap, or the heap of threads that are exiting */
@@ -41,14 +49,21 @@ typedef enum ward_heap_kind_e {
  *   direct[c] is avail[c].head, or &_ward_page_empty when avail[c] is empty;
  *   every page in avail[c] or full[c] is a small page of class c with
  *          heap == this, in_full set exactly for those in full[c];
- *   allocated_delta + what was flushed == sum over classes of
- *          (mallocs[c] - frees[c]) * class size.
+ *   cache_count[c] <= cache_limit[c] <= WARD_FREE_CACHE_MAX; each of
+ *          cache_items[c][0 .. count) is a block of class c on a page this
+ *          heap owns, with its bit clear, oldest first;
+ *   allocated_flushed is what this heap has added to the process-wide
+ *          allocated counter: sum over classes of (mallocs - frees) * size
+ *          at the last flush.
  */
 struct ward_heap_s {
     ward_page_t *direct[WARD_CLASS_COUNT];
-    int64_t allocated_delta;              /* bytes not yet added to the process counter */
     uint64_t mallocs[WARD_CLASS_COUNT];   /* (owner, read relaxed by statistics) */
     uint64_t frees[WARD_CLASS_COUNT];
+    int64_t allocated_flushed;
+    uint32_t cache_count[WARD_CLASS_COUNT];
+    uint32_t cache_limit[WARD_CLASS_COUNT];
+    void *cache_items[WARD_CLASS_COUNT][WARD_FREE_CACHE_MAX];
     _Atomic(uint64_t) remote_classes;     /* (any) bit c: remote frees may wait in full[c] */
     ward_page_queue_t avail[WARD_CLASS_COUNT];
     ward_page_queue_t full[WARD_CLASS_COUNT];
@@ -59,6 +74,11 @@ struct ward_heap_s {
 
 /* The page of no blocks: direct[c] points here when a class has no page. */
 WARD_HIDDEN extern ward_page_t _ward_page_empty;
+
+/* The owner of abandoned pages.  A page in use always has an owner, never
+ * NULL, so "owner == this thread's heap" needs no NULL test even for a
+ * thread that has no heap yet. */
+WARD_HIDDEN extern ward_heap_t _ward_heap_abandoned;
 
 /* The calling thread's heap, NULL before its first allocation. */
 WARD_HIDDEN extern __thread ward_heap_t *_ward_tls_heap __attribute__((tls_model("initial-exec")));
@@ -77,6 +97,19 @@ WARD_HIDDEN void *_ward_heap_alloc_small_slow(ward_heap_t *heap, unsigned c);
 
 /* After the owner freed into a page that was full or became empty. */
 WARD_HIDDEN void _ward_heap_page_freed(ward_heap_t *heap, ward_page_t *page);
+
+/* The free cache of class c is full: returns its older half to the pages,
+ * then caches p. */
+WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *p);
+
+/* Sets the allocation bit of p, a small block of class c (from a cache). */
+WARD_INLINE void _ward_mark_allocated(void *p, unsigned c)
+{
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    size_t first = seg->slice_first[_ward_slice_index(seg, p)];
+    uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)seg - (first << WARD_SLICE_SHIFT));
+    _ward_bit_set(seg->bits[first], (uint32_t)((offset * _ward_class_reciprocal[c]) >> WARD_RECIPROCAL_SHIFT));
+}
 
 /* A free by a thread that does not own the page. */
 WARD_HIDDEN void _ward_free_remote(ward_page_t *page, void *p);

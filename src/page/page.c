@@ -11,15 +11,13 @@
  * resident) only what the program uses: about one OS page per extension. */
 #define CARVE_BYTES 4096u
 
-void _ward_page_init_small(ward_page_t *page, unsigned c, struct ward_heap_s *heap)
+void _ward_page_init_small(ward_page_t *page, unsigned c)
 {
     uint32_t bsize = _ward_class_size[c];
-    size_t bytes = (size_t)page->slice_count * WARD_SLICE_SIZE;
     page->kind = WARD_PAGE_SMALL;
     page->class_index = (uint8_t)c;
     page->block_size = bsize;
-    page->reciprocal = (uint32_t)(((uint64_t)1 << 32) / bsize + 1);
-    page->capacity = (uint32_t)(bytes / bsize);
+    page->capacity = _ward_class_capacity[c];
     page->reserved = 0;
     page->used = 0;
     page->free = NULL;
@@ -27,7 +25,6 @@ void _ward_page_init_small(ward_page_t *page, unsigned c, struct ward_heap_s *he
     page->next = page->prev = NULL;
     memset(page->bits, 0, (page->capacity + 63) / 64 * sizeof(uint64_t));
     atomic_store_explicit(&page->thread_free, NULL, memory_order_relaxed);
-    atomic_store_explicit(&page->heap, heap, memory_order_release);
     ward_assert(page->capacity <= WARD_PAGE_MAX_BLOCKS);
 }
 

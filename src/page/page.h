@@ -41,10 +41,13 @@ struct ward_heap_s;
  * Invariants of a small page owned by a heap (kind == WARD_PAGE_SMALL):
  *   block i lies at start + i * block_size, 0 <= i < capacity;
  *   blocks [reserved, capacity) have never been handed out (not touched);
- *   used == number of set bits == blocks handed out and not yet taken back
- *          (remote frees still on thread_free count as used);
+ *   used == blocks not on `free`: handed out (bit set), waiting in the
+ *          owner's free cache (bit clear), or on thread_free (bit set,
+ *          not yet collected);
  *   every block on `free` has its bit clear and index < reserved;
  *   the page is in its heap's full queue iff in_full.
+ * The owning heap is kept in the segment header (owner[] in segment.h),
+ * next to what every free reads.
  * Fields marked (owner) change only under the owning heap (its thread, or
  * its lock for user heaps); (any) fields are atomics that any thread uses.
  */
@@ -54,14 +57,12 @@ typedef struct ward_page_s {
     uint32_t reserved;                /* (owner) */
     uint32_t capacity;
     uint32_t block_size;
-    uint32_t reciprocal;              /* ceil(2^32 / block_size): index = (offset * reciprocal) >> 32 */
     uint8_t class_index;
     uint8_t kind;                     /* ward_page_kind_t */
     uint8_t in_full;                  /* (owner) */
     uint8_t slice_count;              /* slices of the run, on the first slice's descriptor */
     char *start;                      /* first byte of the run */
     uint64_t *bits;                   /* allocation bitmap (small pages) */
-    _Atomic(struct ward_heap_s *) heap; /* (any) owner; NULL when abandoned or unused */
     _Atomic(ward_block_t *) thread_free; /* (any) frees by threads other than the owner */
     _Atomic(uint32_t) large_live;     /* (any) large pages: 1 while the block is allocated */
     struct ward_page_s *next, *prev;  /* (owner) in a heap queue, or the abandoned list */
@@ -71,11 +72,7 @@ typedef struct ward_page_s {
  * (an interior pointer, or past the last block). */
 WARD_INLINE uint32_t _ward_page_block_index(const ward_page_t *page, const void *p)
 {
-    uint64_t offset = (uint64_t)((const char *)p - page->start);
-    uint64_t index = (offset * page->reciprocal) >> 32;
-    if (WARD_UNLIKELY(index * page->block_size != offset || index >= page->capacity))
-        return UINT32_MAX;
-    return (uint32_t)index;
+    return _ward_class_block_index(page->class_index, (uint64_t)((const char *)p - page->start));
 }
 
 WARD_INLINE bool _ward_bit_test(const uint64_t *bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
@@ -88,13 +85,13 @@ WARD_INLINE void *_ward_page_pop(ward_page_t *page)
     ward_block_t *b = page->free;
     page->free = b->next;
     page->used++;
-    uint32_t i = (uint32_t)(((uint64_t)((char *)b - page->start) * page->reciprocal) >> 32);
-    _ward_bit_set(page->bits, i);
+    uint64_t offset = (uint64_t)((char *)b - page->start);
+    _ward_bit_set(page->bits, (uint32_t)((offset * _ward_class_reciprocal[page->class_index]) >> WARD_RECIPROCAL_SHIFT));
     return b;
 }
 
-/* Sets up a run of slices as a small page of class c (owner: heap). */
-WARD_HIDDEN void _ward_page_init_small(ward_page_t *page, unsigned c, struct ward_heap_s *heap);
+/* Sets up a run of slices as a small page of class c. */
+WARD_HIDDEN void _ward_page_init_small(ward_page_t *page, unsigned c);
 
 /* Carves more never-used blocks onto page->free; false if none are left. */
 WARD_HIDDEN bool _ward_page_extend(ward_page_t *page);

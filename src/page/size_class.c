@@ -36,4 +36,16 @@ const uint8_t _ward_class_slices[WARD_CLASS_COUNT] = {
 };
 
 _Static_assert(SMALL_STEP(7) == 128, "small steps end at 128");
+_Static_assert((size_t)8 * WARD_SLICE_SIZE <= ((size_t)1 << 19), "page offsets stay below 2^19 (see reciprocals)");
 _Static_assert((1u << (8 + 9)) == WARD_SMALL_MAX, "the last class is WARD_SMALL_MAX");
+
+uint64_t _ward_class_reciprocal[WARD_CLASS_COUNT];
+uint32_t _ward_class_capacity[WARD_CLASS_COUNT];
+
+void _ward_size_classes_init(void)
+{
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        _ward_class_reciprocal[c] = ((uint64_t)1 << WARD_RECIPROCAL_SHIFT) / _ward_class_size[c] + 1;
+        _ward_class_capacity[c] = (uint32_t)(_ward_class_slices[c] * WARD_SLICE_SIZE / _ward_class_size[c]);
+    }
+}

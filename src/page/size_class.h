@@ -27,6 +27,34 @@ WARD_HIDDEN extern const uint32_t _ward_class_size[WARD_CLASS_COUNT];
 /* Slices (WARD_SLICE_SIZE each) of a page serving each class. */
 WARD_HIDDEN extern const uint8_t _ward_class_slices[WARD_CLASS_COUNT];
 
+/*
+ * Division by the class size without a divide: with
+ *   reciprocal = floor(2^40 / size) + 1
+ * and an offset inside a page (below 2^19), product = offset * reciprocal
+ * gives offset / size == product >> 40, and offset is a multiple of size
+ * exactly when the low 40 bits of product are below 2^22 (for a multiple
+ * they are below the offset; otherwise at least 2^40 / size >= 2^23).
+ * One multiply both finds a block's index and rejects interior pointers.
+ */
+#define WARD_RECIPROCAL_SHIFT 40
+#define WARD_RECIPROCAL_EXACT ((uint64_t)1 << 22)
+WARD_HIDDEN extern uint64_t _ward_class_reciprocal[WARD_CLASS_COUNT];
+/* Blocks per page of each class. */
+WARD_HIDDEN extern uint32_t _ward_class_capacity[WARD_CLASS_COUNT];
+WARD_HIDDEN void _ward_size_classes_init(void);
+
+/* The index of the block at `offset` bytes into a page of class c, or
+ * UINT32_MAX when offset is not the start of one of its blocks. */
+WARD_INLINE uint32_t _ward_class_block_index(unsigned c, uint64_t offset)
+{
+    uint64_t product = offset * _ward_class_reciprocal[c];
+    uint64_t index = product >> WARD_RECIPROCAL_SHIFT;
+    if (WARD_UNLIKELY((product & (((uint64_t)1 << WARD_RECIPROCAL_SHIFT) - 1)) >= WARD_RECIPROCAL_EXACT ||
+                      index >= _ward_class_capacity[c]))
+        return UINT32_MAX;
+    return (uint32_t)index;
+}
+
 /* Class index for 1 <= n <= WARD_SMALL_MAX (n = 0 is served as 1). */
 WARD_INLINE unsigned _ward_size_class(size_t n)
 {

@@ -49,7 +49,7 @@ void *_ward_huge_alloc(size_t n, size_t alignment, struct ward_heap_s *heap)
     ward_huge_t *h = _ward_os_map_aligned(map_size, WARD_SEGMENT_SIZE);
     if (h == NULL)
         return NULL;
-    if (!_ward_segmap_add(h, map_size)) {
+    if (!_ward_segmap_add(h, map_size, false)) {
         _ward_os_unmap(h, map_size);
         errno = ENOMEM;
         return NULL;
@@ -120,16 +120,14 @@ void *_ward_huge_realloc(ward_huge_t *h, size_t n)
         if (target == NULL || !_ward_os_remap_to(h, old_map, new_map, target)) {
             if (target)
                 _ward_os_unmap(target, new_map);
-            _ward_segmap_add(h, old_map);
+            _ward_segmap_add(h, old_map, false);
             list_insert(h);
             errno = ENOMEM;
             return NULL;
         }
         moved = target;
     }
-    /* The leaves covering the old range exist; a moved range may need new
-     * ones, and failing to map 64 KiB for them is beyond repair here. */
-    ward_check_cheap(_ward_segmap_add(moved, new_map), "segment map leaf for a moved huge block");
+    ward_check_cheap(_ward_segmap_add(moved, new_map, false), "a moved huge block lies within 48 bits");
     size_t old_usable = moved->usable;
     moved->map_size = new_map;
     moved->usable = new_map - moved->offset;
@@ -139,6 +137,15 @@ void *_ward_huge_realloc(ward_huge_t *h, size_t n)
     _ward_allocated_add((int64_t)moved->usable - (int64_t)old_usable);
     _ward_committed_add((int64_t)new_map - (int64_t)old_map);
     return moved->user;
+}
+
+void _ward_huge_disown(struct ward_heap_s *heap)
+{
+    pthread_mutex_lock(&huge_lock);
+    for (ward_huge_t *h = huge_list; h; h = h->next)
+        if (h->heap == heap)
+            h->heap = NULL;
+    pthread_mutex_unlock(&huge_lock);
 }
 
 void _ward_huge_free_heap(struct ward_heap_s *heap)

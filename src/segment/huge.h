@@ -8,8 +8,8 @@
  *
  * offset is the page size, or the requested alignment when larger; the
  * header never shares a page with user data.  The segment map marks every
- * unit of the mapping, so a lookup of user (or any address inside the
- * mapping) finds the header.
+ * unit of the mapping as huge, so a lookup of user (or of any address
+ * inside the mapping) finds the header.
  */
 #ifndef WARD_HUGE_H
 #define WARD_HUGE_H
@@ -23,7 +23,7 @@ struct ward_heap_s;
  * usable == map_size - offset; live is 1 from allocation until free.
  */
 typedef struct ward_huge_s {
-    uint32_t kind;                   /* WARD_SEGMENT_HUGE: first field, as in every segment */
+    uint32_t kind;                   /* WARD_SEGMENT_HUGE */
     _Atomic(uint32_t) live;
     size_t map_size;
     size_t offset;
@@ -42,6 +42,8 @@ WARD_HIDDEN void _ward_huge_free(ward_huge_t *h, void *p, const char *operation)
 /* Resizes in place or by moving the pages (no copy).  Returns the new
  * pointer or NULL/ENOMEM (the block is then untouched). */
 WARD_HIDDEN void *_ward_huge_realloc(ward_huge_t *h, size_t n);
+/* Forgets heap as the owner of its huge blocks (its thread exited). */
+WARD_HIDDEN void _ward_huge_disown(struct ward_heap_s *heap);
 /* Frees every huge block of heap. */
 WARD_HIDDEN void _ward_huge_free_heap(struct ward_heap_s *heap);
 WARD_HIDDEN void _ward_huge_lock(void);

@@ -67,7 +67,7 @@ static ward_segment_t *segment_new(void)
     ward_segment_t *seg = _ward_os_map_aligned(WARD_SEGMENT_SIZE, WARD_SEGMENT_SIZE);
     if (seg == NULL)
         return NULL;
-    if (!_ward_segmap_add(seg, WARD_SEGMENT_SIZE)) {
+    if (!_ward_segmap_add(seg, WARD_SEGMENT_SIZE, true)) {
         _ward_os_unmap(seg, WARD_SEGMENT_SIZE);
         errno = ENOMEM;
         return NULL;
@@ -76,6 +76,7 @@ static ward_segment_t *segment_new(void)
     seg->kind = WARD_SEGMENT_SLICED;
     seg->free_mask = USER_SLICES;
     seg->pages[0].kind = WARD_PAGE_META;
+    memset(seg->slice_class, WARD_SLICE_NONE, sizeof seg->slice_class);
     list_push(seg);
     ward_counter_add(reserved, (int64_t)WARD_SEGMENT_SIZE);
     ward_counter_add(metadata, (int64_t)metadata_bytes);
@@ -147,7 +148,7 @@ static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count
     seg->in_use_slices += count;
     _ward_committed_add((int64_t)((size_t)__builtin_popcountll(fresh) * WARD_SLICE_SIZE));
     for (unsigned i = 0; i < count; i++)
-        seg->span_start[first + i] = (uint8_t)first;
+        seg->slice_first[first + i] = (uint8_t)first;
     ward_page_t *page = &seg->pages[first];
     page->start = (char *)seg + (size_t)first * WARD_SLICE_SIZE;
     page->slice_count = (uint8_t)count;
@@ -189,7 +190,8 @@ void _ward_span_free(ward_page_t *page)
     pthread_mutex_lock(&segment_lock);
     ward_check_cheap((seg->free_mask & run) == 0, "span freed twice");
     page->kind = WARD_PAGE_UNUSED;
-    atomic_store_explicit(&page->heap, NULL, memory_order_relaxed);
+    _ward_page_set_slice_class(page, WARD_SLICE_NONE);
+    atomic_store_explicit(&seg->owner[first], NULL, memory_order_relaxed);
     seg->free_mask |= run;
     seg->in_use_slices -= page->slice_count;
     if (seg->dirty_mask == 0)

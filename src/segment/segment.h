@@ -20,39 +20,83 @@ typedef enum ward_segment_kind_e {
     WARD_SEGMENT_HUGE = 0x4b6e,    /* one block with a mapping of its own (huge.h) */
 } ward_segment_kind_t;
 
+/* slice_class[] values besides the size classes 0 .. WARD_CLASS_COUNT-1. */
+#define WARD_SLICE_LARGE 0xfe /* part of a large block's run */
+#define WARD_SLICE_NONE 0xff  /* free, metadata, or a span not yet typed */
+
+/* A sliced segment and a huge mapping are told apart by the segment map,
+ * not by reading the header; `kind` is kept for walks and checks. */
 /*
- * Invariants (under the segment lock):
- *   bit i of free_mask  <=> slice i belongs to no span (bit 0 never set);
- *   dirty_mask is a subset of free_mask: free slices that may be resident;
- *   dirty_since is the time the oldest dirty slice became dirty;
- *   span_start[i] is the first slice of the span holding slice i
- *          (for slices in use); pages[span_start[i]] describes that span;
- *   the segment is on the available list iff free_mask != 0.
+ * Invariants:
+ *   (segment lock) bit i of free_mask <=> slice i belongs to no span
+ *          (bit 0, the metadata slice, is never set);
+ *   (segment lock) dirty_mask is a subset of free_mask: free slices that
+ *          may be resident; dirty_since is when the oldest became dirty;
+ *   slice_first[i] is the first slice of the span holding slice i, and
+ *          pages[slice_first[i]] describes that span;
+ *   slice_class[i] is the size class of the span holding slice i, or
+ *          WARD_SLICE_LARGE / WARD_SLICE_NONE; it is set before the span's
+ *          first block is handed out and reset before the span is freed;
+ *   owner[f] is the heap owning the span whose first slice is f: never
+ *          NULL while the span is in use (_ward_heap_abandoned when its
+ *          thread exited), NULL when free.
+ * slice_first, slice_class and owner are all a free needs: they sit
+ * together in a few cache lines, apart from the page descriptors.
  */
 typedef struct ward_segment_s {
-    uint32_t kind;                    /* WARD_SEGMENT_SLICED: the first field of every segment */
+    uint8_t slice_class[WARD_SLICES_PER_SEGMENT]; /* first: one cache line a free reads */
+    uint8_t slice_first[WARD_SLICES_PER_SEGMENT];
+    _Atomic(struct ward_heap_s *) owner[WARD_SLICES_PER_SEGMENT];
+    uint32_t kind;                    /* WARD_SEGMENT_SLICED */
     uint32_t in_use_slices;
     uint64_t free_mask;
     uint64_t dirty_mask;
     uint64_t dirty_since;
     struct ward_segment_s *next, *prev; /* the list of all sliced segments */
-    uint8_t span_start[WARD_SLICES_PER_SEGMENT];
     ward_page_t pages[WARD_SLICES_PER_SEGMENT];
     uint64_t bits[WARD_SLICES_PER_SEGMENT][WARD_PAGE_MAX_BLOCKS / 64];
 } ward_segment_t;
 
 _Static_assert(sizeof(ward_segment_t) <= WARD_SLICE_SIZE, "segment metadata fits in slice 0");
 
+WARD_INLINE size_t _ward_slice_index(const ward_segment_t *seg, const void *p)
+{
+    return (size_t)((const char *)p - (const char *)seg) >> WARD_SLICE_SHIFT;
+}
+
 /* The descriptor of the span holding p, inside segment seg. */
 WARD_INLINE ward_page_t *_ward_segment_page_of(ward_segment_t *seg, const void *p)
 {
-    size_t slice = (size_t)((const char *)p - (const char *)seg) >> WARD_SLICE_SHIFT;
-    return &seg->pages[seg->span_start[slice]];
+    return &seg->pages[seg->slice_first[_ward_slice_index(seg, p)]];
 }
 
 WARD_INLINE ward_segment_t *_ward_segment_of_page(const ward_page_t *page)
 {
     return (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)page, WARD_SEGMENT_SIZE);
+}
+
+WARD_INLINE size_t _ward_page_slice(const ward_page_t *page)
+{
+    return (size_t)(page - _ward_segment_of_page(page)->pages);
+}
+
+WARD_INLINE struct ward_heap_s *_ward_page_owner(const ward_page_t *page, memory_order order)
+{
+    return atomic_load_explicit(&_ward_segment_of_page(page)->owner[_ward_page_slice(page)], order);
+}
+
+WARD_INLINE void _ward_page_set_owner(ward_page_t *page, struct ward_heap_s *heap, memory_order order)
+{
+    atomic_store_explicit(&_ward_segment_of_page(page)->owner[_ward_page_slice(page)], heap, order);
+}
+
+/* Sets slice_class for every slice of the page's span. */
+WARD_INLINE void _ward_page_set_slice_class(ward_page_t *page, uint8_t value)
+{
+    ward_segment_t *seg = _ward_segment_of_page(page);
+    size_t first = _ward_page_slice(page);
+    for (size_t i = 0; i < page->slice_count; i++)
+        seg->slice_class[first + i] = value;
 }
 
 WARD_HIDDEN void _ward_segments_init(void);
