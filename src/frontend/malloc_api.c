@@ -29,7 +29,8 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
 {
     unsigned map = _ward_segmap_byte(p);
     if (map == 0)
-        _ward_fatal_op(operation, "pointer not allocated by ward", p, 0);
+        _ward_fatal_op(operation, _ward_huge_recently_freed(p) ? "double free" : "pointer not allocated by ward", p,
+                       0);
     if (map != WARD_SEGMAP_SLICED) {
         ward_huge_t *h = _ward_segmap_lookup(p);
         if ((const char *)p != h->user)
@@ -141,7 +142,7 @@ static WARD_NOINLINE void free_not_small(void *p)
 {
     unsigned map = _ward_segmap_byte(p);
     if (map == 0)
-        _ward_fatal_op("free", "pointer not allocated by ward", p, 0);
+        _ward_fatal_op("free", _ward_huge_recently_freed(p) ? "double free" : "pointer not allocated by ward", p, 0);
     if (map != WARD_SEGMAP_SLICED) {
         _ward_huge_free(_ward_segmap_lookup(p), p, "free");
         return;

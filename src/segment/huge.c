@@ -12,6 +12,35 @@
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
 static ward_huge_t *huge_list; /* (huge_lock) */
 
+/* A huge block's mapping is gone once freed, so a second free finds no
+ * segment; remembering the last few addresses names that error right. */
+#define RECENT_FREES 64
+static _Atomic(uintptr_t) recent_frees[RECENT_FREES];
+static _Atomic(unsigned) recent_next;
+
+bool _ward_huge_recently_freed(const void *p)
+{
+    for (unsigned i = 0; i < RECENT_FREES; i++)
+        if (atomic_load_explicit(&recent_frees[i], memory_order_relaxed) == (uintptr_t)p)
+            return true;
+    return false;
+}
+
+static void remember_free(const void *p)
+{
+    unsigned slot = atomic_fetch_add_explicit(&recent_next, 1, memory_order_relaxed) % RECENT_FREES;
+    atomic_store_explicit(&recent_frees[slot], (uintptr_t)p, memory_order_relaxed);
+}
+
+static void forget_free(const void *p)
+{
+    for (unsigned i = 0; i < RECENT_FREES; i++) {
+        uintptr_t seen = (uintptr_t)p;
+        atomic_compare_exchange_strong_explicit(&recent_frees[i], &seen, 0, memory_order_relaxed,
+                                                memory_order_relaxed);
+    }
+}
+
 void _ward_huge_lock(void) { pthread_mutex_lock(&huge_lock); }
 void _ward_huge_unlock(void) { pthread_mutex_unlock(&huge_lock); }
 void _ward_huge_reset_lock(void) { pthread_mutex_init(&huge_lock, NULL); }
@@ -61,6 +90,7 @@ void *_ward_huge_alloc(size_t n, size_t alignment, struct ward_heap_s *heap)
     h->user = (char *)h + offset;
     h->heap = heap;
     atomic_store_explicit(&h->live, 1, memory_order_relaxed);
+    forget_free(h->user); /* the address is live again */
     list_insert(h);
     ward_counter_add(reserved, (int64_t)map_size);
     ward_counter_add(huge_count, 1);
@@ -96,6 +126,7 @@ void _ward_huge_free(ward_huge_t *h, void *p, const char *operation)
     list_unlink_locked(h);
     pthread_mutex_unlock(&huge_lock);
     release(h);
+    remember_free(p);
 }
 
 void *_ward_huge_realloc(ward_huge_t *h, size_t n)

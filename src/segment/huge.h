@@ -42,6 +42,9 @@ WARD_HIDDEN void _ward_huge_free(ward_huge_t *h, void *p, const char *operation)
 /* Resizes in place or by moving the pages (no copy).  Returns the new
  * pointer or NULL/ENOMEM (the block is then untouched). */
 WARD_HIDDEN void *_ward_huge_realloc(ward_huge_t *h, size_t n);
+/* True when p is the address of one of the last huge blocks freed (and
+ * ward does not own it now): a second free of it is a double free. */
+WARD_HIDDEN bool _ward_huge_recently_freed(const void *p);
 /* Forgets heap as the owner of its huge blocks (its thread exited). */
 WARD_HIDDEN void _ward_huge_disown(struct ward_heap_s *heap);
 /* Frees every huge block of heap. */

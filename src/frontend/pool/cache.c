@@ -1,0 +1,184 @@
+/*
+ * cache.c - per-thread caches of pool buffers, so that get and put of a
+ * growing pool touch only memory of their own thread in the common case.
+ *
+ * Each thread has a small table of slots; a pool uses slot serial % SLOTS.
+ * A slot remembers its pool by address and serial (an address alone could
+ * be reused by a newer pool).  A slot that is empty on get takes a batch
+ * from the pool under its lock; a full one on put gives a batch back.  When
+ * a slot changes pool, or its thread exits, its buffers go back to their
+ * pool if that pool is still alive: the registry of live cached pools
+ * answers that, under its own lock, taken before any pool's lock.
+ *
+ * The table itself comes from ward_malloc on a thread's first use and goes
+ * back at thread exit (a pthread key destructor).
+ */
+#include <errno.h>
+
+#include "frontend/pool/pool.h"
+
+#define SLOTS 8
+#define SLOT_CAPACITY 64
+#define BATCH (SLOT_CAPACITY / 2)
+
+/* Invariant: count <= SLOT_CAPACITY; items[0..count) are FREE buffers of
+ * the pool (pool, serial), or of a destroyed pool when the registry no
+ * longer has it. */
+typedef struct cache_slot_s {
+    ward_pool_t *pool;
+    uint64_t serial;
+    size_t count;
+    void *items[SLOT_CAPACITY];
+} cache_slot_t;
+
+typedef struct cache_table_s {
+    cache_slot_t slots[SLOTS];
+} cache_table_t;
+
+static _Thread_local cache_table_t *thread_table;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static ward_pool_t *registry_head;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t table_key;
+static bool key_ready;
+
+/* ---- the registry ---------------------------------------------------------- */
+
+void _ward_pool_cache_register(ward_pool_t *pool)
+{
+    pthread_mutex_lock(&registry_lock);
+    pool->registry_prev = NULL;
+    pool->registry_next = registry_head;
+    if (registry_head)
+        registry_head->registry_prev = pool;
+    registry_head = pool;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void _ward_pool_cache_unregister(ward_pool_t *pool)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (pool->registry_prev)
+        pool->registry_prev->registry_next = pool->registry_next;
+    else
+        registry_head = pool->registry_next;
+    if (pool->registry_next)
+        pool->registry_next->registry_prev = pool->registry_prev;
+    pthread_mutex_unlock(&registry_lock);
+    /* This thread's own slot would otherwise keep the dead pool's buffers. */
+    if (thread_table) {
+        cache_slot_t *slot = &thread_table->slots[pool->serial % SLOTS];
+        if (slot->pool == pool && slot->serial == pool->serial)
+            *slot = (cache_slot_t){.pool = NULL};
+    }
+}
+
+/* Sends the slot's buffers back to their pool if it is alive, else drops
+ * them (their memory went with the pool), and empties the slot. */
+static void slot_flush(cache_slot_t *slot)
+{
+    if (slot->count) {
+        pthread_mutex_lock(&registry_lock);
+        ward_pool_t *alive = registry_head;
+        while (alive && !(alive == slot->pool && alive->serial == slot->serial))
+            alive = alive->registry_next;
+        if (alive) {
+            pthread_mutex_lock(&alive->lock);
+            _ward_pool_give_locked(alive, slot->items, slot->count);
+            pthread_mutex_unlock(&alive->lock);
+        }
+        pthread_mutex_unlock(&registry_lock);
+    }
+    slot->count = 0;
+    slot->pool = NULL;
+    slot->serial = 0;
+}
+
+/* ---- the thread's table ------------------------------------------------------ */
+
+static void table_release(void *value)
+{
+    cache_table_t *table = value;
+    for (unsigned i = 0; i < SLOTS; i++)
+        slot_flush(&table->slots[i]);
+    if (thread_table == table)
+        thread_table = NULL;
+    ward_free(table);
+}
+
+static void key_create(void) { key_ready = pthread_key_create(&table_key, table_release) == 0; }
+
+/* This thread's table, made on first use; NULL when memory is out. */
+static cache_table_t *table_get(void)
+{
+    if (WARD_LIKELY(thread_table != NULL))
+        return thread_table;
+    pthread_once(&key_once, key_create);
+    if (!key_ready)
+        return NULL;
+    cache_table_t *table = ward_calloc(1, sizeof *table);
+    if (!table)
+        return NULL;
+    if (pthread_setspecific(table_key, table) != 0) {
+        ward_free(table);
+        return NULL;
+    }
+    thread_table = table;
+    return table;
+}
+
+/* The slot of pool in this thread's table, taken over from another pool if
+ * needed; NULL when there is no table. */
+static cache_slot_t *slot_for(ward_pool_t *pool)
+{
+    cache_table_t *table = table_get();
+    if (!table)
+        return NULL;
+    cache_slot_t *slot = &table->slots[pool->serial % SLOTS];
+    if (WARD_UNLIKELY(slot->pool != pool || slot->serial != pool->serial)) {
+        slot_flush(slot);
+        slot->pool = pool;
+        slot->serial = pool->serial;
+    }
+    return slot;
+}
+
+/* ---- get and put ---------------------------------------------------------------- */
+
+void *_ward_pool_cache_get(ward_pool_t *pool)
+{
+    cache_slot_t *slot = slot_for(pool);
+    if (WARD_LIKELY(slot && slot->count))
+        return slot->items[--slot->count];
+    void *one = NULL;
+    pthread_mutex_lock(&pool->lock);
+    if (slot)
+        slot->count = _ward_pool_take_locked(pool, slot->items, BATCH);
+    else
+        _ward_pool_take_locked(pool, &one, 1);
+    pthread_mutex_unlock(&pool->lock);
+    if (slot && slot->count)
+        one = slot->items[--slot->count];
+    if (!one)
+        errno = ENOMEM;
+    return one;
+}
+
+void _ward_pool_cache_put(ward_pool_t *pool, void *buffer)
+{
+    cache_slot_t *slot = slot_for(pool);
+    if (WARD_LIKELY(slot && slot->count < SLOT_CAPACITY)) {
+        slot->items[slot->count++] = buffer;
+        return;
+    }
+    pthread_mutex_lock(&pool->lock);
+    if (slot) {
+        slot->count -= BATCH;
+        _ward_pool_give_locked(pool, slot->items + slot->count, BATCH);
+        slot->items[slot->count++] = buffer;
+    } else {
+        _ward_pool_give_locked(pool, &buffer, 1);
+    }
+    pthread_mutex_unlock(&pool->lock);
+}
