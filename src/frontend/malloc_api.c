@@ -54,7 +54,8 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
         /* Only the owner may read the bitmap; others learn of a freed block
          * when the owner collects. */
         ward_heap_t *owner = _ward_page_owner(page, memory_order_relaxed);
-        if (owner == _ward_tls_heap && !_ward_bit_test(page->bits, i))
+        uint64_t mask;
+        if (owner == _ward_tls_heap && !(*_ward_page_bit(page, p, &mask) & mask))
             _ward_fatal_op(operation, "double free", p, page->block_size);
         info->kind = BLOCK_SMALL;
         info->usable = page->block_size;
@@ -98,7 +99,7 @@ WARD_API void *ward_malloc(size_t n)
         if (WARD_LIKELY(cached != 0)) {
             void *p = h->cache_items[c][cached - 1];
             h->cache_count[c] = cached - 1;
-            _ward_mark_allocated(p, c);
+            _ward_mark_allocated(p);
             ward_owned_add(h->mallocs[c], 1);
             return p;
         }
@@ -129,12 +130,14 @@ WARD_API void *ward_calloc(size_t count, size_t size)
 
 /* --------------------------------------------------------------- free */
 
-/* A small block whose allocation bit is clear: freed before, or a
- * block-aligned pointer into the page's unused tail. */
-static WARD_NOINLINE __attribute__((noreturn)) void free_bit_clear(void *p, unsigned c, uint32_t index)
+/* A pointer into a small page of class c that is not a live block: an
+ * interior pointer (or one into the page's unused tail), or a block freed
+ * before. */
+static WARD_NOINLINE __attribute__((noreturn)) void free_invalid_small(void *p, unsigned c)
 {
-    _ward_fatal_op("free", index >= _ward_class_capacity[c] ? "interior pointer" : "double free", p,
-                   _ward_class_size[c]);
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    bool block_start = _ward_page_block_index(_ward_segment_page_of(seg, p), p) != UINT32_MAX;
+    _ward_fatal_op("free", block_start ? "double free" : "interior pointer", p, _ward_class_size[c]);
 }
 
 /* Huge and large blocks, and pointers ward does not own. */
@@ -152,9 +155,12 @@ static WARD_NOINLINE void free_not_small(void *p)
 }
 
 /*
- * The fast path reads only the segment header's per-slice arrays and the
- * class tables: the page descriptor is not touched unless the block goes to
- * another thread's page.
+ * The fast path reads the segment map, the segment header's per-slice
+ * arrays and the allocation bitmap; the page descriptor is not touched
+ * unless the block goes to another thread's page.  Bits are set only at
+ * live blocks' starts, so a 16-byte aligned pointer whose bit is set is
+ * exactly a live block: interior pointers and double frees both find the
+ * bit clear and are told apart off the fast path.
  */
 WARD_API void ward_free(void *p)
 {
@@ -171,20 +177,15 @@ WARD_API void ward_free(void *p)
         free_not_small(p);
         return;
     }
-    size_t first = seg->slice_first[slice];
-    uint64_t product = (uint64_t)((uintptr_t)p - (uintptr_t)seg - (first << WARD_SLICE_SHIFT)) *
-                       _ward_class_reciprocal[c];
-    if (WARD_UNLIKELY((product & (((uint64_t)1 << WARD_RECIPROCAL_SHIFT) - 1)) >= WARD_RECIPROCAL_EXACT))
-        _ward_fatal_op("free", "interior pointer", p, _ward_class_size[c]);
-    uint32_t i = (uint32_t)(product >> WARD_RECIPROCAL_SHIFT);
-    /* A block index past the page's last block (its unused tail) has a bit
-     * that is never set: it is told apart from a double free below. */
+    if (WARD_UNLIKELY((uintptr_t)p & (WARD_MIN_ALIGN - 1)))
+        free_invalid_small(p, c);
     ward_heap_t *h = _ward_tls_heap;
-    if (WARD_LIKELY(atomic_load_explicit(&seg->owner[first], memory_order_relaxed) == h)) {
-        uint64_t *bits = seg->bits[first];
-        if (WARD_UNLIKELY(!_ward_bit_test(bits, i)))
-            free_bit_clear(p, c, i);
-        _ward_bit_clear(bits, i);
+    if (WARD_LIKELY(atomic_load_explicit(&seg->owner[slice], memory_order_relaxed) == h)) {
+        uint64_t mask;
+        uint64_t *word = _ward_segment_bit(seg, p, &mask);
+        if (WARD_UNLIKELY(!(*word & mask)))
+            free_invalid_small(p, c);
+        *word &= ~mask;
         ward_owned_add(h->frees[c], 1);
         uint32_t cached = h->cache_count[c];
         if (WARD_LIKELY(cached < h->cache_limit[c])) {
@@ -195,9 +196,12 @@ WARD_API void ward_free(void *p)
         }
         return;
     }
-    if (WARD_UNLIKELY(i >= _ward_class_capacity[c]))
-        free_bit_clear(p, c, i);
-    _ward_free_remote(&seg->pages[first], p);
+    /* Another thread owns the page and its bitmap: check the address
+     * alone here; the owner checks the bit when it collects. */
+    ward_page_t *page = &seg->pages[seg->slice_first[slice]];
+    if (WARD_UNLIKELY(_ward_page_block_index(page, p) == UINT32_MAX))
+        _ward_fatal_op("free", "interior pointer", p, _ward_class_size[c]);
+    _ward_free_remote(page, p);
 }
 
 /* ------------------------------------------------------------ realloc */

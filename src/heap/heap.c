@@ -351,7 +351,7 @@ WARD_INLINE void *alloc_class(ward_heap_t *h, unsigned c)
 {
     if (h->cache_count[c]) {
         void *p = h->cache_items[c][--h->cache_count[c]];
-        _ward_mark_allocated(p, c);
+        _ward_mark_allocated(p);
         ward_owned_add(h->mallocs[c], 1);
         return p;
     }

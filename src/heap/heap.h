@@ -102,13 +102,12 @@ WARD_HIDDEN void _ward_heap_page_freed(ward_heap_t *heap, ward_page_t *page);
  * then caches p. */
 WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *p);
 
-/* Sets the allocation bit of p, a small block of class c (from a cache). */
-WARD_INLINE void _ward_mark_allocated(void *p, unsigned c)
+/* Sets the allocation bit of p, a small block coming out of a free cache. */
+WARD_INLINE void _ward_mark_allocated(void *p)
 {
+    uint64_t mask;
     ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
-    size_t first = seg->slice_first[_ward_slice_index(seg, p)];
-    uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)seg - (first << WARD_SLICE_SHIFT));
-    _ward_bit_set(seg->bits[first], (uint32_t)((offset * _ward_class_reciprocal[c]) >> WARD_RECIPROCAL_SHIFT));
+    *_ward_segment_bit(seg, p, &mask) |= mask;
 }
 
 /* A free by a thread that does not own the page. */

@@ -23,7 +23,7 @@ void _ward_page_init_small(ward_page_t *page, unsigned c)
     page->free = NULL;
     page->in_full = 0;
     page->next = page->prev = NULL;
-    memset(page->bits, 0, (page->capacity + 63) / 64 * sizeof(uint64_t));
+    memset(page->bits, 0, (size_t)page->slice_count * WARD_BITMAP_WORDS_PER_SLICE * sizeof(uint64_t));
     atomic_store_explicit(&page->thread_free, NULL, memory_order_relaxed);
     ward_assert(page->capacity <= WARD_PAGE_MAX_BLOCKS);
 }
@@ -57,13 +57,14 @@ uint32_t _ward_page_collect(ward_page_t *page)
     uint32_t count = 0;
     while (b) {
         ward_block_t *next = b->next;
-        uint32_t i = _ward_page_block_index(page, b);
+        uint64_t mask;
+        uint64_t *word = _ward_page_bit(page, b, &mask);
         /* A block on thread_free was validated by its freer; a clear bit
          * means it was freed twice (a second push, or the owner freed it
          * meanwhile).  A list that loops back on itself lands here too. */
-        if (WARD_UNLIKELY(i == UINT32_MAX || !_ward_bit_test(page->bits, i)))
+        if (WARD_UNLIKELY(_ward_page_block_index(page, b) == UINT32_MAX || !(*word & mask)))
             _ward_fatal("free: double free", b, page->block_size);
-        _ward_bit_clear(page->bits, i);
+        *word &= ~mask;
         b->next = page->free;
         page->free = b;
         count++;

@@ -7,8 +7,10 @@
  * `thread_free` list, which the owner takes whole with one exchange and
  * merges ("collects").
  *
- * The bitmap `bits` (out of band, in the segment's metadata slice) has one
- * bit per block: set while the block is handed out.  It makes double-free
+ * The allocation bitmap (out of band, in the segment's metadata slice) has
+ * one bit per 16-byte granule of the segment; a block's bit is the bit of
+ * its first granule, set while the block is handed out.  Finding it takes
+ * shifts and masks of the address only, no division.  It makes double-free
  * and invalid-free detection exact: the owner's free tests and clears the
  * bit at once; a remote free is checked when the owner collects it, so a
  * block freed twice is caught at the second collection (or at the owner's
@@ -62,7 +64,7 @@ typedef struct ward_page_s {
     uint8_t in_full;                  /* (owner) */
     uint8_t slice_count;              /* slices of the run, on the first slice's descriptor */
     char *start;                      /* first byte of the run */
-    uint64_t *bits;                   /* allocation bitmap (small pages) */
+    uint64_t *bits;                   /* the bitmap word of the page's first granule */
     _Atomic(ward_block_t *) thread_free; /* (any) frees by threads other than the owner */
     _Atomic(uint32_t) large_live;     /* (any) large pages: 1 while the block is allocated */
     struct ward_page_s *next, *prev;  /* (owner) in a heap queue, or the abandoned list */
@@ -75,9 +77,18 @@ WARD_INLINE uint32_t _ward_page_block_index(const ward_page_t *page, const void 
     return _ward_class_block_index(page->class_index, (uint64_t)((const char *)p - page->start));
 }
 
-WARD_INLINE bool _ward_bit_test(const uint64_t *bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
-WARD_INLINE void _ward_bit_set(uint64_t *bits, uint32_t i) { bits[i >> 6] |= (uint64_t)1 << (i & 63); }
-WARD_INLINE void _ward_bit_clear(uint64_t *bits, uint32_t i) { bits[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+/* Bitmap words per slice: one bit per 16-byte granule. */
+#define WARD_BITMAP_WORDS_PER_SLICE (WARD_SLICE_SIZE / 16 / 64)
+
+/* The bitmap word holding the bit of the block at p, and that bit (mask).
+ * Pages start on a slice boundary, so the granule's bit position is the
+ * same counted from the page or from the segment. */
+WARD_INLINE uint64_t *_ward_page_bit(const ward_page_t *page, const void *p, uint64_t *mask)
+{
+    uint64_t granule = (uint64_t)((const char *)p - page->start) >> 4;
+    *mask = (uint64_t)1 << (granule & 63);
+    return &page->bits[granule >> 6];
+}
 
 /* Pops a block from a page with page->free != NULL and marks it handed out. */
 WARD_INLINE void *_ward_page_pop(ward_page_t *page)
@@ -85,8 +96,8 @@ WARD_INLINE void *_ward_page_pop(ward_page_t *page)
     ward_block_t *b = page->free;
     page->free = b->next;
     page->used++;
-    uint64_t offset = (uint64_t)((char *)b - page->start);
-    _ward_bit_set(page->bits, (uint32_t)((offset * _ward_class_reciprocal[page->class_index]) >> WARD_RECIPROCAL_SHIFT));
+    uint64_t mask;
+    *_ward_page_bit(page, b, &mask) |= mask;
     return b;
 }
 

@@ -152,7 +152,7 @@ static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count
     ward_page_t *page = &seg->pages[first];
     page->start = (char *)seg + (size_t)first * WARD_SLICE_SIZE;
     page->slice_count = (uint8_t)count;
-    page->bits = seg->bits[first];
+    page->bits = &seg->bits[(size_t)first * WARD_BITMAP_WORDS_PER_SLICE];
     page->kind = WARD_PAGE_UNUSED;
     return page;
 }
@@ -191,7 +191,7 @@ void _ward_span_free(ward_page_t *page)
     ward_check_cheap((seg->free_mask & run) == 0, "span freed twice");
     page->kind = WARD_PAGE_UNUSED;
     _ward_page_set_slice_class(page, WARD_SLICE_NONE);
-    atomic_store_explicit(&seg->owner[first], NULL, memory_order_relaxed);
+    _ward_page_set_owner(page, NULL, memory_order_relaxed);
     seg->free_mask |= run;
     seg->in_use_slices -= page->slice_count;
     if (seg->dirty_mask == 0)

@@ -37,9 +37,9 @@ typedef enum ward_segment_kind_e {
  *   slice_class[i] is the size class of the span holding slice i, or
  *          WARD_SLICE_LARGE / WARD_SLICE_NONE; it is set before the span's
  *          first block is handed out and reset before the span is freed;
- *   owner[f] is the heap owning the span whose first slice is f: never
- *          NULL while the span is in use (_ward_heap_abandoned when its
- *          thread exited), NULL when free.
+ *   owner[i] is the heap owning the span holding slice i (the same for
+ *          every slice of a span): never NULL while the span is in use
+ *          (_ward_heap_abandoned when its thread exited), NULL when free.
  * slice_first, slice_class and owner are all a free needs: they sit
  * together in a few cache lines, apart from the page descriptors.
  */
@@ -54,7 +54,7 @@ typedef struct ward_segment_s {
     uint64_t dirty_since;
     struct ward_segment_s *next, *prev; /* the list of all sliced segments */
     ward_page_t pages[WARD_SLICES_PER_SEGMENT];
-    uint64_t bits[WARD_SLICES_PER_SEGMENT][WARD_PAGE_MAX_BLOCKS / 64];
+    uint64_t bits[WARD_SLICES_PER_SEGMENT * WARD_BITMAP_WORDS_PER_SLICE]; /* see page.h */
 } ward_segment_t;
 
 _Static_assert(sizeof(ward_segment_t) <= WARD_SLICE_SIZE, "segment metadata fits in slice 0");
@@ -62,6 +62,14 @@ _Static_assert(sizeof(ward_segment_t) <= WARD_SLICE_SIZE, "segment metadata fits
 WARD_INLINE size_t _ward_slice_index(const ward_segment_t *seg, const void *p)
 {
     return (size_t)((const char *)p - (const char *)seg) >> WARD_SLICE_SHIFT;
+}
+
+/* The allocation bitmap word and bit (mask) of the block at p. */
+WARD_INLINE uint64_t *_ward_segment_bit(ward_segment_t *seg, const void *p, uint64_t *mask)
+{
+    uintptr_t granule = ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >> 4;
+    *mask = (uint64_t)1 << (granule & 63);
+    return &seg->bits[granule >> 6];
 }
 
 /* The descriptor of the span holding p, inside segment seg. */
@@ -87,7 +95,10 @@ WARD_INLINE struct ward_heap_s *_ward_page_owner(const ward_page_t *page, memory
 
 WARD_INLINE void _ward_page_set_owner(ward_page_t *page, struct ward_heap_s *heap, memory_order order)
 {
-    atomic_store_explicit(&_ward_segment_of_page(page)->owner[_ward_page_slice(page)], heap, order);
+    ward_segment_t *seg = _ward_segment_of_page(page);
+    size_t first = _ward_page_slice(page);
+    for (size_t i = 0; i < page->slice_count; i++)
+        atomic_store_explicit(&seg->owner[first + i], heap, order);
 }
 
 /* Sets slice_class for every slice of the page's span. */

@@ -71,9 +71,19 @@ WARD_INLINE void _ward_committed_add(int64_t delta)
 #define ward_counter_add(field, v) atomic_fetch_add_explicit(&_ward_counters.field, (v), memory_order_relaxed)
 #define ward_counter_get(field) atomic_load_explicit(&_ward_counters.field, memory_order_relaxed)
 
-/* A counter owned by one thread and read by others: a plain add, no RMW. */
+/*
+ * A counter owned by one thread and read by others: no read-modify-write.
+ * Readers load it relaxed; an aligned word store is never torn on the
+ * targets ward supports, so outside ThreadSanitizer builds the owner's
+ * update is a plain add (one instruction); under TSan it is a relaxed
+ * atomic load and store, which is what the plain add means.
+ */
+#if defined(WARD_TSAN)
 #define ward_owned_add(lvalue, v) \
     __atomic_store_n(&(lvalue), __atomic_load_n(&(lvalue), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+#else
+#define ward_owned_add(lvalue, v) ((lvalue) += (v))
+#endif
 #define ward_owned_get(lvalue) __atomic_load_n(&(lvalue), __ATOMIC_RELAXED)
 
 #endif

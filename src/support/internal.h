@@ -24,6 +24,15 @@
 #define WARD_ALIGN_DOWN(x, a) ((x) & ~((uintptr_t)(a) - 1))
 #define WARD_IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
 
+/* ThreadSanitizer builds (gcc says so with a macro, clang with a feature). */
+#if defined(__SANITIZE_THREAD__)
+#define WARD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WARD_TSAN 1
+#endif
+#endif
+
 #ifndef WARD_DEBUG_LEVEL
 #define WARD_DEBUG_LEVEL 0
 #endif

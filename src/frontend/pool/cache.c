@@ -11,7 +11,9 @@
  * answers that, under its own lock, taken before any pool's lock.
  *
  * The table itself comes from ward_malloc on a thread's first use and goes
- * back at thread exit (a pthread key destructor).
+ * back at thread exit (a pthread key destructor).  Tables are listed in the
+ * registry too, so that ward_pool_outstanding can subtract the buffers
+ * every thread has cached: the fast path then updates no shared counter.
  */
 #include <errno.h>
 
@@ -21,29 +23,54 @@
 #define SLOT_CAPACITY 64
 #define BATCH (SLOT_CAPACITY / 2)
 
-/* Invariant: count <= SLOT_CAPACITY; items[0..count) are FREE buffers of
+/*
+ * Invariant: count <= SLOT_CAPACITY; items[0..count) are FREE buffers of
  * the pool (pool, serial), or of a destroyed pool when the registry no
- * longer has it. */
+ * longer has it.  Only the owning thread writes a slot; serial and count
+ * are atomics (plain loads and stores, relaxed) because other threads read
+ * them to count cached buffers.
+ */
 typedef struct cache_slot_s {
     ward_pool_t *pool;
-    uint64_t serial;
-    size_t count;
+    atomic_uint_least64_t serial; /* 0: no pool */
+    atomic_size_t count;
     void *items[SLOT_CAPACITY];
 } cache_slot_t;
 
 typedef struct cache_table_s {
     cache_slot_t slots[SLOTS];
+    struct cache_table_s *prev, *next; /* all live tables, under registry_lock */
 } cache_table_t;
 
 static _Thread_local cache_table_t *thread_table;
 
+/* Guards the list of live cached pools and the list of tables; taken
+ * before any pool's lock. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static ward_pool_t *registry_head;
+static cache_table_t *tables_head;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t table_key;
 static bool key_ready;
 
 /* ---- the registry ---------------------------------------------------------- */
+
+static size_t load(atomic_size_t *x) { return atomic_load_explicit(x, memory_order_relaxed); }
+static void store(atomic_size_t *x, size_t v) { atomic_store_explicit(x, v, memory_order_relaxed); }
+
+void _ward_pool_cache_lock(void) { pthread_mutex_lock(&registry_lock); }
+void _ward_pool_cache_unlock(void) { pthread_mutex_unlock(&registry_lock); }
+
+size_t _ward_pool_cache_count_locked(const ward_pool_t *pool)
+{
+    size_t cached = 0;
+    for (cache_table_t *table = tables_head; table; table = table->next) {
+        cache_slot_t *slot = &table->slots[pool->serial % SLOTS];
+        if (atomic_load_explicit(&slot->serial, memory_order_relaxed) == pool->serial)
+            cached += load(&slot->count);
+    }
+    return cached;
+}
 
 void _ward_pool_cache_register(ward_pool_t *pool)
 {
@@ -69,8 +96,11 @@ void _ward_pool_cache_unregister(ward_pool_t *pool)
     /* This thread's own slot would otherwise keep the dead pool's buffers. */
     if (thread_table) {
         cache_slot_t *slot = &thread_table->slots[pool->serial % SLOTS];
-        if (slot->pool == pool && slot->serial == pool->serial)
-            *slot = (cache_slot_t){.pool = NULL};
+        if (slot->pool == pool && atomic_load_explicit(&slot->serial, memory_order_relaxed) == pool->serial) {
+            store(&slot->count, 0);
+            atomic_store_explicit(&slot->serial, 0, memory_order_relaxed);
+            slot->pool = NULL;
+        }
     }
 }
 
@@ -78,21 +108,23 @@ void _ward_pool_cache_unregister(ward_pool_t *pool)
  * them (their memory went with the pool), and empties the slot. */
 static void slot_flush(cache_slot_t *slot)
 {
-    if (slot->count) {
+    size_t count = load(&slot->count);
+    uint64_t serial = atomic_load_explicit(&slot->serial, memory_order_relaxed);
+    if (count) {
         pthread_mutex_lock(&registry_lock);
         ward_pool_t *alive = registry_head;
-        while (alive && !(alive == slot->pool && alive->serial == slot->serial))
+        while (alive && !(alive == slot->pool && alive->serial == serial))
             alive = alive->registry_next;
         if (alive) {
             pthread_mutex_lock(&alive->lock);
-            _ward_pool_give_locked(alive, slot->items, slot->count);
+            _ward_pool_give_locked(alive, slot->items, count);
             pthread_mutex_unlock(&alive->lock);
         }
+        store(&slot->count, 0);
         pthread_mutex_unlock(&registry_lock);
     }
-    slot->count = 0;
+    atomic_store_explicit(&slot->serial, 0, memory_order_relaxed);
     slot->pool = NULL;
-    slot->serial = 0;
 }
 
 /* ---- the thread's table ------------------------------------------------------ */
@@ -102,6 +134,14 @@ static void table_release(void *value)
     cache_table_t *table = value;
     for (unsigned i = 0; i < SLOTS; i++)
         slot_flush(&table->slots[i]);
+    pthread_mutex_lock(&registry_lock);
+    if (table->prev)
+        table->prev->next = table->next;
+    else
+        tables_head = table->next;
+    if (table->next)
+        table->next->prev = table->prev;
+    pthread_mutex_unlock(&registry_lock);
     if (thread_table == table)
         thread_table = NULL;
     ward_free(table);
@@ -124,6 +164,13 @@ static cache_table_t *table_get(void)
         ward_free(table);
         return NULL;
     }
+    pthread_mutex_lock(&registry_lock);
+    table->prev = NULL;
+    table->next = tables_head;
+    if (tables_head)
+        tables_head->prev = table;
+    tables_head = table;
+    pthread_mutex_unlock(&registry_lock);
     thread_table = table;
     return table;
 }
@@ -136,10 +183,11 @@ static cache_slot_t *slot_for(ward_pool_t *pool)
     if (!table)
         return NULL;
     cache_slot_t *slot = &table->slots[pool->serial % SLOTS];
-    if (WARD_UNLIKELY(slot->pool != pool || slot->serial != pool->serial)) {
+    if (WARD_UNLIKELY(slot->pool != pool ||
+                      atomic_load_explicit(&slot->serial, memory_order_relaxed) != pool->serial)) {
         slot_flush(slot);
         slot->pool = pool;
-        slot->serial = pool->serial;
+        atomic_store_explicit(&slot->serial, pool->serial, memory_order_relaxed);
     }
     return slot;
 }
@@ -149,17 +197,25 @@ static cache_slot_t *slot_for(ward_pool_t *pool)
 void *_ward_pool_cache_get(ward_pool_t *pool)
 {
     cache_slot_t *slot = slot_for(pool);
-    if (WARD_LIKELY(slot && slot->count))
-        return slot->items[--slot->count];
+    size_t count = slot ? load(&slot->count) : 0;
+    if (WARD_LIKELY(count)) {
+        store(&slot->count, count - 1);
+        return slot->items[count - 1];
+    }
     void *one = NULL;
     pthread_mutex_lock(&pool->lock);
-    if (slot)
-        slot->count = _ward_pool_take_locked(pool, slot->items, BATCH);
-    else
+    if (slot) {
+        /* Taken and counted as cached under the pool's lock, so that a
+         * count never misses buffers on their way into a cache. */
+        count = _ward_pool_take_locked(pool, slot->items, BATCH);
+        if (count) {
+            one = slot->items[count - 1];
+            store(&slot->count, count - 1);
+        }
+    } else {
         _ward_pool_take_locked(pool, &one, 1);
+    }
     pthread_mutex_unlock(&pool->lock);
-    if (slot && slot->count)
-        one = slot->items[--slot->count];
     if (!one)
         errno = ENOMEM;
     return one;
@@ -168,15 +224,18 @@ void *_ward_pool_cache_get(ward_pool_t *pool)
 void _ward_pool_cache_put(ward_pool_t *pool, void *buffer)
 {
     cache_slot_t *slot = slot_for(pool);
-    if (WARD_LIKELY(slot && slot->count < SLOT_CAPACITY)) {
-        slot->items[slot->count++] = buffer;
+    size_t count = slot ? load(&slot->count) : 0;
+    if (WARD_LIKELY(slot && count < SLOT_CAPACITY)) {
+        slot->items[count] = buffer;
+        store(&slot->count, count + 1);
         return;
     }
     pthread_mutex_lock(&pool->lock);
     if (slot) {
-        slot->count -= BATCH;
-        _ward_pool_give_locked(pool, slot->items + slot->count, BATCH);
-        slot->items[slot->count++] = buffer;
+        count -= BATCH;
+        _ward_pool_give_locked(pool, slot->items + count, BATCH);
+        slot->items[count] = buffer;
+        store(&slot->count, count + 1);
     } else {
         _ward_pool_give_locked(pool, &buffer, 1);
     }

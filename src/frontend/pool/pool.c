@@ -115,6 +115,16 @@ static bool grow(ward_pool_t *pool)
     return true;
 }
 
+/* offset / stride.  A multiplication by the rounded-up reciprocal is exact
+ * for every offset below 2^32 (Lemire, Kaser and Kurz, 2019): the common
+ * case, since chunks are rarely that large. */
+static size_t buffer_index(const ward_pool_t *pool, size_t offset)
+{
+    if ((uint64_t)offset >> 32)
+        return offset / pool->stride;
+    return (size_t)(((unsigned __int128)pool->stride_reciprocal * offset) >> 64);
+}
+
 /*
  * The chunk and index of buffer p, or the program stops.  Reads nothing at
  * p itself, and nothing outside the pool's chunks for a growing pool whose
@@ -137,8 +147,8 @@ static pool_chunk_t *locate(const ward_pool_t *pool, const void *p, size_t *inde
             misuse("pool: pointer not from this pool", p, pool);
     }
     size_t offset = (size_t)(at - (uintptr_t)chunk->first);
-    size_t index = offset / pool->stride;
-    if (offset % pool->stride)
+    size_t index = buffer_index(pool, offset);
+    if (offset != index * pool->stride)
         misuse("pool: interior pointer (not the start of a buffer)", p, pool);
     if (index >= atomic_load_explicit(&chunk->carved, memory_order_acquire))
         misuse("pool: pointer not from this pool (never handed out)", p, pool);
@@ -219,10 +229,10 @@ static bool pool_setup(ward_pool_t *pool, size_t block_size, size_t alignment, u
     if (payload < block_size || payload > SIZE_MAX / 4 - pool->alignment)
         return false;
     pool->stride = WARD_ALIGN_UP(payload, pool->alignment);
+    pool->stride_reciprocal = UINT64_MAX / pool->stride + 1;
     pool->free_head = pool->secret; /* encodes "none" */
     atomic_init(&pool->lowest, 0);
     atomic_init(&pool->highest, 0);
-    atomic_init(&pool->outstanding, 0);
     return pthread_mutex_init(&pool->lock, NULL) == 0;
 }
 
@@ -358,7 +368,6 @@ void *ward_pool_get(ward_pool_t *pool, size_t n)
     size_t index;
     pool_chunk_t *chunk = locate(pool, p, &index);
     atomic_store_explicit(&chunk->state[index], POOL_STATE_HELD, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool->outstanding, 1, memory_order_relaxed);
     if (pool->debug)
         canary_write(pool, p);
     return p;
@@ -378,7 +387,6 @@ void ward_pool_put(ward_pool_t *pool, void *p)
         misuse("pool: double put", p, pool);
     if (pool->debug && !canary_intact(pool, p))
         misuse("pool: canary overwritten (buffer overflow)", p, pool);
-    atomic_fetch_sub_explicit(&pool->outstanding, 1, memory_order_relaxed);
     if (pool->cached) {
         _ward_pool_cache_put(pool, p);
     } else {
@@ -390,12 +398,39 @@ void ward_pool_put(ward_pool_t *pool, void *p)
 
 /* ---- inspection --------------------------------------------------------------------- */
 
+static pthread_mutex_t *lock_of(const ward_pool_t *pool) { return (pthread_mutex_t *)&pool->lock; }
+
+/* Held buffers: all carved ones less the free and the cached.  Caller holds
+ * the registry lock (cached pools) and the pool's lock. */
+static size_t outstanding_locked(const ward_pool_t *pool)
+{
+    size_t idle = pool->free_count + (pool->cached ? _ward_pool_cache_count_locked(pool) : 0);
+    return idle < pool->buffers ? pool->buffers - idle : 0;
+}
+
+static void lock_both(const ward_pool_t *pool)
+{
+    if (pool->cached)
+        _ward_pool_cache_lock();
+    pthread_mutex_lock(lock_of(pool));
+}
+
+static void unlock_both(const ward_pool_t *pool)
+{
+    pthread_mutex_unlock(lock_of(pool));
+    if (pool->cached)
+        _ward_pool_cache_unlock();
+}
+
 size_t ward_pool_outstanding(const ward_pool_t *pool)
 {
     if (!pool)
         return 0;
     check_handle(pool);
-    return atomic_load_explicit(&pool->outstanding, memory_order_relaxed);
+    lock_both(pool);
+    size_t held = outstanding_locked(pool);
+    unlock_both(pool);
+    return held;
 }
 
 size_t ward_pool_block_size(const ward_pool_t *pool)
@@ -406,24 +441,22 @@ size_t ward_pool_block_size(const ward_pool_t *pool)
     return pool->block_size;
 }
 
-static pthread_mutex_t *lock_of(const ward_pool_t *pool) { return (pthread_mutex_t *)&pool->lock; }
-
 int ward_pool_stats(const ward_pool_t *pool, ward_pool_stats_t *out)
 {
     if (!pool || !out)
         return EINVAL;
     check_handle(pool);
-    pthread_mutex_lock(lock_of(pool));
+    lock_both(pool);
     *out = (ward_pool_stats_t){
         .block_size = pool->block_size,
         .stride = pool->stride,
         .buffers = pool->buffers,
-        .outstanding = atomic_load_explicit(&pool->outstanding, memory_order_relaxed),
+        .outstanding = outstanding_locked(pool),
         .chunks = pool->chunk_count,
         .bytes = pool->caller_memory ? sizeof *pool + pool->chunk_bytes
                                      : sizeof *pool + pool->chunk_count * pool->chunk_bytes,
     };
-    pthread_mutex_unlock(lock_of(pool));
+    unlock_both(pool);
     return 0;
 }
 
@@ -473,8 +506,6 @@ static const char *check_locked(const ward_pool_t *pool)
         return "the chunk or buffer counts disagree with the chunks";
     if (pool->max_buffers && pool->buffers > pool->max_buffers)
         return "the pool holds more buffers than its limit";
-    if (held != atomic_load_explicit(&pool->outstanding, memory_order_relaxed))
-        return "the outstanding count differs from the held buffers";
     uintptr_t link = pool->free_head;
     for (size_t i = 0; i < pool->free_count; i++) {
         const char *p = (const char *)(link ^ pool->secret);
@@ -493,8 +524,8 @@ static const char *check_locked(const ward_pool_t *pool)
     }
     if (link != pool->secret)
         return "the free list is longer than its count";
-    if (held + pool->free_count > pool->buffers || (!pool->cached && held + pool->free_count != pool->buffers))
-        return "held and free buffers do not add up";
+    if (held + pool->free_count + (pool->cached ? _ward_pool_cache_count_locked(pool) : 0) != pool->buffers)
+        return "held, free and cached buffers do not add up to the carved ones";
     return NULL;
 }
 
@@ -506,9 +537,9 @@ bool ward_pool_check(const ward_pool_t *pool, const char **problem)
     } else if (pool->magic != (POOL_MAGIC ^ (uintptr_t)pool)) {
         found = "the pool's magic is wrong";
     } else {
-        pthread_mutex_lock(lock_of(pool));
+        lock_both(pool);
         found = check_locked(pool);
-        pthread_mutex_unlock(lock_of(pool));
+        unlock_both(pool);
     }
     if (problem)
         *problem = found;
@@ -569,7 +600,10 @@ void ward_pool_destroy(ward_pool_t *pool)
     check_handle(pool);
     if (pool->cached)
         _ward_pool_cache_unregister(pool);
-    size_t held = atomic_load_explicit(&pool->outstanding, memory_order_relaxed);
+    size_t held = 0;
+    for (pool_chunk_t *chunk = pool->chunks; chunk; chunk = chunk->next)
+        for (size_t i = 0; i < atomic_load_explicit(&chunk->carved, memory_order_relaxed); i++)
+            held += atomic_load_explicit(&chunk->state[i], memory_order_relaxed) == POOL_STATE_HELD;
     if (held && !(pool->flags & WARD_POOL_QUIET))
         report_leaks(pool, held);
     pool->magic = 0;

@@ -11,7 +11,7 @@
  *   buffer: | block_size usable bytes | canary (debug) | pad to alignment |
  *
  * Where a buffer is:
- *   held        by the program: state HELD, counted in outstanding;
+ *   held        by the program: state HELD;
  *   free        on the pool's free list (linked through its first word);
  *   cached      in one thread's cache (cache.c), state FREE;
  *   uncarved    index >= chunk->carved: never handed out yet.
@@ -52,10 +52,9 @@ typedef struct pool_chunk_s {
  * Invariants (ward_pool_check):
  *   stride >= block_size (+ POOL_CANARY_BYTES when debug), a multiple of alignment;
  *   buffers == sum of chunk->carved; buffers <= max_buffers when that is set;
- *   outstanding == number of HELD state bytes;
  *   free_count == length of the free list, whose members are FREE;
- *   outstanding + free_count <= buffers, with equality when !cached
- *   (the difference sits in thread caches);
+ *   buffers == held + free_count + buffers in thread caches (0 when !cached),
+ *   so the program's count needs no shared counter on the fast path;
  *   single_chunk: the pool never grows and chunks is its one chunk; otherwise
  *   every chunk is chunk_bytes long and aligned to chunk_bytes, and
  *   [lowest, highest) spans them all.
@@ -66,6 +65,7 @@ struct ward_pool_s {
     uint64_t secret;         /* masks free-list links, seeds canaries */
     size_t block_size;
     size_t stride;
+    uint64_t stride_reciprocal; /* 2^64 / stride rounded up: exact division of offsets below 2^32 */
     size_t alignment;
     size_t chunk_bytes;      /* growing pools: bytes (a power of two) and alignment of each chunk */
     size_t chunk_capacity;   /* buffers per chunk */
@@ -75,7 +75,7 @@ struct ward_pool_s {
     bool single_chunk;       /* fixed: ward_pool_init or WARD_POOL_FIXED */
     bool caller_memory;      /* ward_pool_init: nothing to free */
     bool cached;             /* gets and puts go through thread caches */
-    pthread_mutex_t lock;    /* guards the fields below up to outstanding */
+    pthread_mutex_t lock;    /* guards the fields below up to the span */
     pool_chunk_t *chunks;
     uintptr_t free_head;     /* encoded: buffer address ^ secret, secret for none */
     size_t free_count;
@@ -83,7 +83,6 @@ struct ward_pool_s {
     size_t chunk_count;
     atomic_uintptr_t lowest;  /* address span of the chunks, read without the lock */
     atomic_uintptr_t highest;
-    atomic_size_t outstanding;
     ward_pool_t *registry_prev; /* live cached pools (cache.c), under its lock */
     ward_pool_t *registry_next;
 };
@@ -108,5 +107,12 @@ WARD_HIDDEN void _ward_pool_cache_put(ward_pool_t *pool, void *buffer);
  * later flushes from other threads drop its buffers instead). */
 WARD_HIDDEN void _ward_pool_cache_register(ward_pool_t *pool);
 WARD_HIDDEN void _ward_pool_cache_unregister(ward_pool_t *pool);
+/* The caches' registry lock.  Whoever needs it and a pool's lock takes it
+ * first (the one order every path uses). */
+WARD_HIDDEN void _ward_pool_cache_lock(void);
+WARD_HIDDEN void _ward_pool_cache_unlock(void);
+/* Buffers of pool held in all threads' caches, read without stopping those
+ * threads.  Caller holds the registry lock. */
+WARD_HIDDEN size_t _ward_pool_cache_count_locked(const ward_pool_t *pool);
 
 #endif
