@@ -201,7 +201,7 @@ WARD_API void ward_free(void *p)
     ward_page_t *page = &seg->pages[seg->slice_first[slice]];
     if (WARD_UNLIKELY(_ward_page_block_index(page, p) == UINT32_MAX))
         _ward_fatal_op("free", "interior pointer", p, _ward_class_size[c]);
-    _ward_free_remote(page, p);
+    _ward_free_remote(h, page, p);
 }
 
 /* ------------------------------------------------------------ realloc */

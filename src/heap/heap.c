@@ -80,6 +80,8 @@ static void direct_update(ward_heap_t *h, unsigned c)
     h->direct[c] = h->avail[c].head ? h->avail[c].head : &_ward_page_empty;
 }
 
+static void collect_inbox(ward_heap_t *h);
+
 /* -------------------------------------------------------------- counting */
 
 static void count_collected(ward_heap_t *h, ward_page_t *page, uint32_t n)
@@ -230,7 +232,15 @@ static void sweep_full(ward_heap_t *h, unsigned c)
 
 void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
 {
+    _ward_heap_flush_remote(h);
+    collect_inbox(h);
     flush_allocated(h);
+    if (h->cache_count[c]) { /* the inbox may have refilled it */
+        void *p = h->cache_items[c][--h->cache_count[c]];
+        _ward_mark_allocated(p);
+        ward_owned_add(h->mallocs[c], 1);
+        return p;
+    }
     uint64_t bit = (uint64_t)1 << c;
     if (atomic_load_explicit(&h->remote_classes, memory_order_seq_cst) & bit) {
         atomic_fetch_and_explicit(&h->remote_classes, ~bit, memory_order_seq_cst);
@@ -277,13 +287,14 @@ void _ward_heap_page_freed(ward_heap_t *h, ward_page_t *page)
         page_retire(h, page);
 }
 
-void _ward_free_remote(ward_page_t *page, void *p)
+/* Pushes the chain first .. last (linked through next) onto the page's
+ * thread_free with one atomic exchange, and tells the owner. */
+static void push_remote_chain(ward_page_t *page, ward_block_t *first, ward_block_t *last)
 {
-    ward_block_t *b = p;
     ward_block_t *head = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
     do {
-        b->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, b, memory_order_seq_cst,
+        last->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, first, memory_order_seq_cst,
                                                     memory_order_relaxed));
     /* Tell the owner, unless it already knows; the seq_cst accesses pair
      * with the owner's clear-then-collect in the slow path.  (For an
@@ -293,6 +304,114 @@ void _ward_free_remote(ward_page_t *page, void *p)
     uint64_t bit = (uint64_t)1 << page->class_index;
     if (!(atomic_load_explicit(&owner->remote_classes, memory_order_seq_cst) & bit))
         atomic_fetch_or_explicit(&owner->remote_classes, bit, memory_order_seq_cst);
+}
+
+/* The page descriptor of a small block. */
+static ward_page_t *page_of_block(void *p)
+{
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    return _ward_segment_page_of(seg, p);
+}
+
+/* Hands each block of a chain to its own page's thread_free. */
+static void forward_to_pages(ward_block_t *b)
+{
+    while (b) {
+        ward_block_t *next = b->next;
+        push_remote_chain(page_of_block(b), b, b);
+        b = next;
+    }
+}
+
+/*
+ * Pushes a chain of blocks onto owner's inbox with one exchange.  If the
+ * owner's thread has exited (inbox closed), each block goes to its page
+ * instead, where the page's adopter will find it.
+ */
+static void push_inbox(ward_heap_t *owner, ward_block_t *first, ward_block_t *last)
+{
+    ward_block_t *head = atomic_load_explicit(&owner->inbox, memory_order_relaxed);
+    do {
+        if (head == WARD_INBOX_CLOSED) {
+            last->next = NULL;
+            forward_to_pages(first);
+            return;
+        }
+        last->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&owner->inbox, &head, first, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+void _ward_heap_flush_remote(ward_heap_t *h)
+{
+    if (h->pending_count) {
+        push_inbox(h->pending_owner, h->pending_head, h->pending_tail);
+        h->pending_owner = NULL;
+        h->pending_head = h->pending_tail = NULL;
+        h->pending_count = 0;
+    }
+}
+
+void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
+{
+    ward_block_t *b = p;
+    ward_heap_t *owner = _ward_page_owner(page, memory_order_relaxed);
+    /* Remote frees as messages: blocks freed into pages of one other thread
+     * heap gather into a chain that goes over with one exchange, whatever
+     * their page.  A page of a user heap is pushed at once, since
+     * ward_heap_destroy may follow the free and no block may still be on
+     * its way then; so is an abandoned page (its adopter collects it). */
+    if (h == NULL && owner->kind == WARD_HEAP_THREAD)
+        h = _ward_heap_current(); /* a thread that only frees gets a heap to batch in */
+    if (h != NULL && h->kind == WARD_HEAP_THREAD && owner->kind == WARD_HEAP_THREAD) {
+        if (h->pending_owner != owner || h->pending_count >= WARD_REMOTE_BATCH) {
+            _ward_heap_flush_remote(h);
+            h->pending_owner = owner;
+            h->pending_tail = b;
+            b->next = NULL;
+        } else {
+            b->next = h->pending_head;
+        }
+        h->pending_head = b;
+        h->pending_count++;
+        return;
+    }
+    push_remote_chain(page, b, b);
+}
+
+/*
+ * Takes back the blocks other threads sent to this heap's inbox.  A block
+ * whose page this heap no longer owns (the message was sent to an earlier
+ * user of this heap struct) is forwarded to its page.
+ */
+static void drain_inbox(ward_heap_t *h, ward_block_t *b)
+{
+    while (b) {
+        ward_block_t *next = b->next;
+        ward_page_t *page = page_of_block(b);
+        if (_ward_page_owner(page, memory_order_acquire) != h) {
+            push_remote_chain(page, b, b);
+        } else {
+            uint64_t mask;
+            uint64_t *word = _ward_page_bit(page, b, &mask);
+            if (WARD_UNLIKELY(!(*word & mask)))
+                _ward_fatal("free: double free", b, page->block_size);
+            *word &= ~mask;
+            b->next = page->free;
+            page->free = b;
+            page->used--;
+            ward_owned_add(h->frees[page->class_index], 1);
+            if (page->in_full || page->used == 0)
+                _ward_heap_page_freed(h, page);
+        }
+        b = next;
+    }
+}
+
+static void collect_inbox(ward_heap_t *h)
+{
+    if (atomic_load_explicit(&h->inbox, memory_order_relaxed) != NULL)
+        drain_inbox(h, atomic_exchange_explicit(&h->inbox, NULL, memory_order_acquire));
 }
 
 /* ------------------------------------------------------------ large blocks */
@@ -485,6 +604,9 @@ static void page_abandon(ward_page_t *page)
  * rest to the abandoned lists for other threads to adopt. */
 static void heap_abandon(ward_heap_t *h)
 {
+    _ward_heap_flush_remote(h);
+    /* Close the inbox: later senders go to the pages directly. */
+    drain_inbox(h, atomic_exchange_explicit(&h->inbox, WARD_INBOX_CLOSED, memory_order_acq_rel));
     cache_drain_all(h);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         ward_page_queue_t *queues[2] = {&h->avail[c], &h->full[c]};
@@ -669,6 +791,9 @@ void _ward_heap_destroy(ward_heap_t *h)
 /* Collects and retires what a heap the caller owns can give back. */
 static void heap_collect_owned(ward_heap_t *h)
 {
+    _ward_heap_flush_remote(h);
+    if (h->kind == WARD_HEAP_THREAD)
+        collect_inbox(h);
     cache_drain_all(h);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         ward_page_queue_t *queues[2] = {&h->avail[c], &h->full[c]};

@@ -7,10 +7,13 @@
  * heap is shared: calls on it hold its lock, and every free of its blocks
  * goes through the pages' atomic thread_free lists.
  *
- * Remote frees: a thread freeing another heap's block pushes it on the
- * page's thread_free and sets the class's bit in the owner's
+ * Remote frees: a thread freeing blocks of another thread heap gathers
+ * them (up to WARD_REMOTE_BATCH, any pages) and pushes the chain onto the
+ * owner's inbox with one exchange; the owner takes the inbox on its slow
+ * path.  Blocks of user heaps and of abandoned pages go straight onto the
+ * page's thread_free, with the class's bit set in the owner's
  * remote_classes; the owner, when it runs out of blocks of that class,
- * sweeps its full pages of that class for such frees.
+ * sweeps its full pages of that class for them.
  *
  * Exiting threads: the heap's pages that still hold blocks are abandoned
  * (owner _ward_heap_abandoned) onto a per-class list; live heaps adopt them when they need a
@@ -38,6 +41,9 @@ typedef struct ward_page_queue_s {
  * bit is cleared at once, so a double free is still caught on the spot.
  */
 #define WARD_FREE_CACHE_MAX 64
+/* Remote frees into one heap gathered before one push. */
+#define WARD_REMOTE_BATCH 32
+#define WARD_INBOX_CLOSED ((ward_block_t *)1)
 
 typedef enum ward_heap_kind_e {
     WARD_HEAP_THREAD = 1,
@@ -64,7 +70,15 @@ struct ward_heap_s {
     uint32_t cache_count[WARD_CLASS_COUNT];
     uint32_t cache_limit[WARD_CLASS_COUNT];
     void *cache_items[WARD_CLASS_COUNT][WARD_FREE_CACHE_MAX];
-    _Atomic(uint64_t) remote_classes;     /* (any) bit c: remote frees may wait in full[c] */
+    /* (owner) blocks this thread freed into pages of pending_owner (another
+     * thread heap), not yet sent: pending_head .. pending_tail. */
+    struct ward_heap_s *pending_owner;
+    ward_block_t *pending_head, *pending_tail;
+    uint32_t pending_count;
+    /* (any) chains of this heap's blocks freed by other threads (thread
+     * heaps only); WARD_INBOX_CLOSED once the thread has exited. */
+    _Alignas(64) _Atomic(ward_block_t *) inbox;
+    _Alignas(64) _Atomic(uint64_t) remote_classes; /* (any) bit c: remote frees may wait in full[c] */
     ward_page_queue_t avail[WARD_CLASS_COUNT];
     ward_page_queue_t full[WARD_CLASS_COUNT];
     uint32_t kind;                        /* ward_heap_kind_t */
@@ -110,8 +124,11 @@ WARD_INLINE void _ward_mark_allocated(void *p)
     *_ward_segment_bit(seg, p, &mask) |= mask;
 }
 
-/* A free by a thread that does not own the page. */
-WARD_HIDDEN void _ward_free_remote(ward_page_t *page, void *p);
+/* A free by a thread that does not own the page; heap is the freeing
+ * thread's heap (NULL if it has none). */
+WARD_HIDDEN void _ward_free_remote(ward_heap_t *heap, ward_page_t *page, void *p);
+/* Pushes the heap's pending remote frees to their page. */
+WARD_HIDDEN void _ward_heap_flush_remote(ward_heap_t *heap);
 
 /* Frees a large block (page kind WARD_PAGE_LARGE) from any thread. */
 WARD_HIDDEN void _ward_free_large(ward_page_t *page, void *p, const char *operation);

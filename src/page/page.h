@@ -54,7 +54,8 @@ struct ward_heap_s;
  * its lock for user heaps); (any) fields are atomics that any thread uses.
  */
 typedef struct ward_page_s {
-    ward_block_t *free;               /* (owner) blocks ready to hand out */
+    /* First cache line: what the owner's allocation touches. */
+    _Alignas(64) ward_block_t *free;  /* (owner) blocks ready to hand out */
     uint32_t used;                    /* (owner) */
     uint32_t reserved;                /* (owner) */
     uint32_t capacity;
@@ -65,7 +66,9 @@ typedef struct ward_page_s {
     uint8_t slice_count;              /* slices of the run, on the first slice's descriptor */
     char *start;                      /* first byte of the run */
     uint64_t *bits;                   /* the bitmap word of the page's first granule */
-    _Atomic(ward_block_t *) thread_free; /* (any) frees by threads other than the owner */
+    /* Second cache line: what other threads write, so that their frees do
+     * not take the owner's line away on every push. */
+    _Alignas(64) _Atomic(ward_block_t *) thread_free; /* (any) frees by threads other than the owner */
     _Atomic(uint32_t) large_live;     /* (any) large pages: 1 while the block is allocated */
     struct ward_page_s *next, *prev;  /* (owner) in a heap queue, or the abandoned list */
 } ward_page_t;
