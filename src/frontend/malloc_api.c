@@ -97,6 +97,8 @@ WARD_API void *ward_malloc(size_t n)
         unsigned c = _ward_size_class(n);
         uint32_t cached = h->cache_count[c];
         if (WARD_LIKELY(cached != 0)) {
+            if (WARD_UNLIKELY(--h->countdown == 0))
+                _ward_heap_housekeeping(h);
             void *p = h->cache_items[c][cached - 1];
             h->cache_count[c] = cached - 1;
             _ward_mark_allocated(p);

@@ -84,12 +84,6 @@ static void collect_inbox(ward_heap_t *h);
 
 /* -------------------------------------------------------------- counting */
 
-static void count_collected(ward_heap_t *h, ward_page_t *page, uint32_t n)
-{
-    if (n)
-        ward_owned_add(h->frees[page->class_index], n);
-}
-
 /* Bytes the heap's blocks hold now, from its class counters. */
 static int64_t heap_allocated(const ward_heap_t *h)
 {
@@ -200,7 +194,7 @@ static ward_page_t *page_adopt(ward_heap_t *h, unsigned c)
         /* seq_cst pairs with the remote freer's load of heap: a free pushed
          * before that load saw NULL is seen by the collect below. */
         _ward_page_set_owner(page, h, memory_order_seq_cst);
-        count_collected(h, page, _ward_page_collect(page));
+        _ward_page_collect(page);
         if (page->free || _ward_page_extend(page)) {
             page->in_full = 0;
             queue_push_front(&h->avail[c], page);
@@ -219,7 +213,7 @@ static void sweep_full(ward_heap_t *h, unsigned c)
         next = page->next;
         if (atomic_load_explicit(&page->thread_free, memory_order_relaxed) == NULL)
             continue;
-        count_collected(h, page, _ward_page_collect(page));
+        _ward_page_collect(page);
         if (page->used == 0) {
             page_retire(h, page);
         } else if (page->free) {
@@ -230,9 +224,15 @@ static void sweep_full(ward_heap_t *h, unsigned c)
     }
 }
 
+void _ward_heap_housekeeping(ward_heap_t *h)
+{
+    h->countdown = WARD_HEARTBEAT;
+    collect_inbox(h);
+    flush_allocated(h);
+}
+
 void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
 {
-    _ward_heap_flush_remote(h);
     collect_inbox(h);
     flush_allocated(h);
     if (h->cache_count[c]) { /* the inbox may have refilled it */
@@ -249,7 +249,7 @@ void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
     ward_page_t *page;
     while ((page = h->avail[c].head) != NULL) {
         if (page->free == NULL)
-            count_collected(h, page, _ward_page_collect(page));
+            _ward_page_collect(page);
         if (page->free == NULL)
             _ward_page_extend(page);
         if (page->free)
@@ -342,41 +342,27 @@ static void push_inbox(ward_heap_t *owner, ward_block_t *first, ward_block_t *la
                                                     memory_order_relaxed));
 }
 
-void _ward_heap_flush_remote(ward_heap_t *h)
-{
-    if (h->pending_count) {
-        push_inbox(h->pending_owner, h->pending_head, h->pending_tail);
-        h->pending_owner = NULL;
-        h->pending_head = h->pending_tail = NULL;
-        h->pending_count = 0;
-    }
-}
-
 void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
 {
     ward_block_t *b = p;
-    ward_heap_t *owner = _ward_page_owner(page, memory_order_relaxed);
-    /* Remote frees as messages: blocks freed into pages of one other thread
-     * heap gather into a chain that goes over with one exchange, whatever
-     * their page.  A page of a user heap is pushed at once, since
-     * ward_heap_destroy may follow the free and no block may still be on
-     * its way then; so is an abandoned page (its adopter collects it). */
-    if (h == NULL && owner->kind == WARD_HEAP_THREAD)
-        h = _ward_heap_current(); /* a thread that only frees gets a heap to batch in */
-    if (h != NULL && h->kind == WARD_HEAP_THREAD && owner->kind == WARD_HEAP_THREAD) {
-        if (h->pending_owner != owner || h->pending_count >= WARD_REMOTE_BATCH) {
-            _ward_heap_flush_remote(h);
-            h->pending_owner = owner;
-            h->pending_tail = b;
-            b->next = NULL;
-        } else {
-            b->next = h->pending_head;
-        }
-        h->pending_head = b;
-        h->pending_count++;
-        return;
-    }
-    push_remote_chain(page, b, b);
+    unsigned c = page->class_index;
+    /* A free is counted by the thread that frees, in its own heap: the
+     * process-wide sums are what statistics report, and they are exact at
+     * once, whenever the owner takes the block back. */
+    if (h == NULL)
+        h = _ward_heap_current();
+    if (h != NULL && h->kind == WARD_HEAP_THREAD)
+        ward_owned_add(h->frees[c], 1);
+    else
+        atomic_fetch_add_explicit(&_ward_counters.retired_class_frees[c], 1, memory_order_relaxed);
+    /* Blocks of a thread heap go to its inbox (one line per heap that its
+     * owner drains); blocks of user heaps and abandoned pages go to the
+     * page, where the owner's or adopter's sweep finds them. */
+    ward_heap_t *owner = _ward_page_owner(page, memory_order_acquire);
+    if (owner->kind == WARD_HEAP_THREAD)
+        push_inbox(owner, b, b);
+    else
+        push_remote_chain(page, b, b);
 }
 
 /*
@@ -400,7 +386,6 @@ static void drain_inbox(ward_heap_t *h, ward_block_t *b)
             b->next = page->free;
             page->free = b;
             page->used--;
-            ward_owned_add(h->frees[page->class_index], 1);
             if (page->in_full || page->used == 0)
                 _ward_heap_page_freed(h, page);
         }
@@ -469,6 +454,8 @@ void _ward_free_large(ward_page_t *page, void *p, const char *operation)
 WARD_INLINE void *alloc_class(ward_heap_t *h, unsigned c)
 {
     if (h->cache_count[c]) {
+        if (--h->countdown == 0)
+            _ward_heap_housekeeping(h);
         void *p = h->cache_items[c][--h->cache_count[c]];
         _ward_mark_allocated(p);
         ward_owned_add(h->mallocs[c], 1);
@@ -532,6 +519,7 @@ static ward_heap_t *heap_struct_get(void)
         heap_chunk += size;
     }
     memset(h, 0, sizeof *h);
+    h->countdown = WARD_HEARTBEAT;
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->direct[c] = &_ward_page_empty;
     cache_limits_init(h);
@@ -604,7 +592,6 @@ static void page_abandon(ward_page_t *page)
  * rest to the abandoned lists for other threads to adopt. */
 static void heap_abandon(ward_heap_t *h)
 {
-    _ward_heap_flush_remote(h);
     /* Close the inbox: later senders go to the pages directly. */
     drain_inbox(h, atomic_exchange_explicit(&h->inbox, WARD_INBOX_CLOSED, memory_order_acq_rel));
     cache_drain_all(h);
@@ -614,7 +601,7 @@ static void heap_abandon(ward_heap_t *h)
             ward_page_t *page;
             while ((page = queues[q]->head) != NULL) {
                 queue_remove(queues[q], page);
-                count_collected(h, page, _ward_page_collect(page));
+                _ward_page_collect(page);
                 if (page->used == 0) {
                     atomic_fetch_sub_explicit(&class_pages[c], 1, memory_order_relaxed);
                     _ward_span_free(page);
@@ -776,14 +763,15 @@ void _ward_heap_destroy(ward_heap_t *h)
         if (page->kind == WARD_PAGE_LARGE) {
             large_release(page);
         } else {
+            /* Blocks still live go with the page: count them as freed
+             * (frees already made were counted by their freers). */
+            _ward_page_collect(page);
+            h->frees[page->class_index] += page->used;
             atomic_fetch_sub_explicit(&class_pages[page->class_index], 1, memory_order_relaxed);
             _ward_span_free(page);
         }
     }
     _ward_huge_free_heap(h);
-    /* Every small block of the heap is gone: count them as freed. */
-    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
-        h->frees[c] = h->mallocs[c];
     pthread_mutex_unlock(&h->lock);
     heap_release(h);
 }
@@ -791,7 +779,6 @@ void _ward_heap_destroy(ward_heap_t *h)
 /* Collects and retires what a heap the caller owns can give back. */
 static void heap_collect_owned(ward_heap_t *h)
 {
-    _ward_heap_flush_remote(h);
     if (h->kind == WARD_HEAP_THREAD)
         collect_inbox(h);
     cache_drain_all(h);
@@ -800,7 +787,7 @@ static void heap_collect_owned(ward_heap_t *h)
         for (int q = 0; q < 2; q++) {
             for (ward_page_t *page = queues[q]->head, *next; page; page = next) {
                 next = page->next;
-                count_collected(h, page, _ward_page_collect(page));
+                _ward_page_collect(page);
                 if (page->used == 0) {
                     page_retire(h, page);
                 } else if (q == 1 && page->free) {

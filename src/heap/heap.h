@@ -7,10 +7,9 @@
  * heap is shared: calls on it hold its lock, and every free of its blocks
  * goes through the pages' atomic thread_free lists.
  *
- * Remote frees: a thread freeing blocks of another thread heap gathers
- * them (up to WARD_REMOTE_BATCH, any pages) and pushes the chain onto the
- * owner's inbox with one exchange; the owner takes the inbox on its slow
- * path.  Blocks of user heaps and of abandoned pages go straight onto the
+ * Remote frees: a thread freeing a block of another thread heap pushes it
+ * onto the owner's inbox (one atomic list per heap); the owner takes the
+ * whole inbox with one exchange on its slow path and at its heartbeat.  Blocks of user heaps and of abandoned pages go straight onto the
  * page's thread_free, with the class's bit set in the owner's
  * remote_classes; the owner, when it runs out of blocks of that class,
  * sweeps its full pages of that class for them.
@@ -41,8 +40,7 @@ typedef struct ward_page_queue_s {
  * bit is cleared at once, so a double free is still caught on the spot.
  */
 #define WARD_FREE_CACHE_MAX 64
-/* Remote frees into one heap gathered before one push. */
-#define WARD_REMOTE_BATCH 32
+#define WARD_HEARTBEAT 1024
 #define WARD_INBOX_CLOSED ((ward_block_t *)1)
 
 typedef enum ward_heap_kind_e {
@@ -70,11 +68,7 @@ struct ward_heap_s {
     uint32_t cache_count[WARD_CLASS_COUNT];
     uint32_t cache_limit[WARD_CLASS_COUNT];
     void *cache_items[WARD_CLASS_COUNT][WARD_FREE_CACHE_MAX];
-    /* (owner) blocks this thread freed into pages of pending_owner (another
-     * thread heap), not yet sent: pending_head .. pending_tail. */
-    struct ward_heap_s *pending_owner;
-    ward_block_t *pending_head, *pending_tail;
-    uint32_t pending_count;
+    uint32_t countdown;                   /* (owner) allocations from caches until housekeeping */
     /* (any) chains of this heap's blocks freed by other threads (thread
      * heaps only); WARD_INBOX_CLOSED once the thread has exited. */
     _Alignas(64) _Atomic(ward_block_t *) inbox;
@@ -127,8 +121,12 @@ WARD_INLINE void _ward_mark_allocated(void *p)
 /* A free by a thread that does not own the page; heap is the freeing
  * thread's heap (NULL if it has none). */
 WARD_HIDDEN void _ward_free_remote(ward_heap_t *heap, ward_page_t *page, void *p);
-/* Pushes the heap's pending remote frees to their page. */
-WARD_HIDDEN void _ward_heap_flush_remote(ward_heap_t *heap);
+
+/* Every WARD_HEARTBEAT allocations served from free caches the owner takes
+ * its inbox and brings the process counters up to date, so that remote
+ * frees (and double frees among them) are seen even by a thread that never
+ * runs out of cached blocks. */
+WARD_HIDDEN void _ward_heap_housekeeping(ward_heap_t *heap);
 
 /* Frees a large block (page kind WARD_PAGE_LARGE) from any thread. */
 WARD_HIDDEN void _ward_free_large(ward_page_t *page, void *p, const char *operation);

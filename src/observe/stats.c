@@ -38,9 +38,11 @@ WARD_API int ward_stats_get(ward_stats_t *out)
     _ward_heaps_add_stats(out); /* class counters, counts, and bytes not yet flushed */
     out->malloc_count += ward_counter_get(big_mallocs);
     out->free_count += ward_counter_get(big_frees);
+    /* Heaps add to the process counter on their slow paths; a snapshot
+     * that sees more (it adds what heaps hold but have not added yet) is a
+     * peak too. */
+    _ward_peak_raise(&_ward_counters.allocated_peak, (int64_t)out->allocated);
     out->allocated_peak = nonneg(ward_counter_get(allocated_peak));
-    if (out->allocated_peak < out->allocated)
-        out->allocated_peak = out->allocated;
     if (out->committed_peak < out->committed)
         out->committed_peak = out->committed;
     return 0;
