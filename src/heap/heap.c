@@ -518,7 +518,9 @@ static ward_heap_t *heap_struct_get(void)
         h = (ward_heap_t *)heap_chunk;
         heap_chunk += size;
     }
-    memset(h, 0, sizeof *h);
+    memset(h, 0, offsetof(ward_heap_t, inbox));
+    atomic_store_explicit(&h->inbox, NULL, memory_order_relaxed);
+    atomic_store_explicit(&h->remote_classes, 0, memory_order_relaxed);
     h->countdown = WARD_HEARTBEAT;
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->direct[c] = &_ward_page_empty;
@@ -548,15 +550,16 @@ static ward_heap_t *heap_create(ward_heap_kind_t kind)
     return h;
 }
 
-/* Folds a heap's counters into the retired totals and gives its struct back. */
+/* Folds a heap's counters into the retired totals and gives its struct
+ * back; under the registry lock, so statistics see the counters once. */
 static void heap_release(ward_heap_t *h)
 {
+    pthread_mutex_lock(&registry_lock);
     flush_allocated(h);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         atomic_fetch_add_explicit(&_ward_counters.retired_class_mallocs[c], h->mallocs[c], memory_order_relaxed);
         atomic_fetch_add_explicit(&_ward_counters.retired_class_frees[c], h->frees[c], memory_order_relaxed);
     }
-    pthread_mutex_lock(&registry_lock);
     if (h->reg_prev)
         h->reg_prev->reg_next = h->reg_next;
     else
@@ -568,7 +571,7 @@ static void heap_release(ward_heap_t *h)
     else
         pthread_mutex_destroy(&h->lock);
     /* Stale owners may still flag remote_classes: the struct stays mapped. */
-    h->kind = 0;
+    atomic_store_explicit(&h->kind, 0, memory_order_relaxed);
     h->reg_next = heap_pool;
     heap_pool = h;
     pthread_mutex_unlock(&registry_lock);
@@ -766,7 +769,7 @@ void _ward_heap_destroy(ward_heap_t *h)
             /* Blocks still live go with the page: count them as freed
              * (frees already made were counted by their freers). */
             _ward_page_collect(page);
-            h->frees[page->class_index] += page->used;
+            ward_owned_add(h->frees[page->class_index], page->used);
             atomic_fetch_sub_explicit(&class_pages[page->class_index], 1, memory_order_relaxed);
             _ward_span_free(page);
         }
@@ -829,6 +832,10 @@ void _ward_heaps_collect(bool force)
 
 void _ward_heaps_add_stats(ward_stats_t *out)
 {
+    /* Under the registry lock a heap's counters are either in the registry
+     * or folded into the retired totals, never both. */
+    pthread_mutex_lock(&registry_lock);
+    int64_t allocated = ward_counter_get(allocated);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         out->classes[c].block_size = _ward_class_size[c];
         out->classes[c].mallocs += atomic_load_explicit(&_ward_counters.retired_class_mallocs[c], memory_order_relaxed);
@@ -836,17 +843,15 @@ void _ward_heaps_add_stats(ward_stats_t *out)
         int64_t pages = atomic_load_explicit(&class_pages[c], memory_order_relaxed);
         out->classes[c].pages = pages > 0 ? (size_t)pages : 0;
     }
-    int64_t pending = 0;
-    pthread_mutex_lock(&registry_lock);
     for (ward_heap_t *h = registry; h; h = h->reg_next) {
         for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
             out->classes[c].mallocs += ward_owned_get(h->mallocs[c]);
             out->classes[c].frees += ward_owned_get(h->frees[c]);
         }
-        pending += heap_allocated(h) - ward_owned_get(h->allocated_flushed);
+        allocated += heap_allocated(h) - ward_owned_get(h->allocated_flushed);
     }
     pthread_mutex_unlock(&registry_lock);
-    out->allocated += (uint64_t)pending;
+    out->allocated = allocated > 0 ? (uint64_t)allocated : 0;
     out->class_count = WARD_CLASS_COUNT;
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         out->malloc_count += out->classes[c].mallocs;

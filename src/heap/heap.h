@@ -69,15 +69,18 @@ struct ward_heap_s {
     uint32_t cache_limit[WARD_CLASS_COUNT];
     void *cache_items[WARD_CLASS_COUNT][WARD_FREE_CACHE_MAX];
     uint32_t countdown;                   /* (owner) allocations from caches until housekeeping */
-    /* (any) chains of this heap's blocks freed by other threads (thread
-     * heaps only); WARD_INBOX_CLOSED once the thread has exited. */
-    _Alignas(64) _Atomic(ward_block_t *) inbox;
-    _Alignas(64) _Atomic(uint64_t) remote_classes; /* (any) bit c: remote frees may wait in full[c] */
     ward_page_queue_t avail[WARD_CLASS_COUNT];
     ward_page_queue_t full[WARD_CLASS_COUNT];
-    uint32_t kind;                        /* ward_heap_kind_t */
     pthread_mutex_t lock;                 /* shared heaps only */
     struct ward_heap_s *reg_next, *reg_prev; /* (registry lock) all live heaps */
+    /* Fields other threads use, each on a line of its own, last: a reused
+     * struct is cleared up to here, and these are set atomically (a stale
+     * remote freer may still read them). */
+    /* (any) blocks of this heap freed by other threads (thread heaps only);
+     * WARD_INBOX_CLOSED once the thread has exited. */
+    _Alignas(64) _Atomic(ward_block_t *) inbox;
+    _Alignas(64) _Atomic(uint64_t) remote_classes; /* (any) bit c: remote frees may wait in full[c] */
+    _Atomic(uint32_t) kind;               /* ward_heap_kind_t */
 };
 
 /* The page of no blocks: direct[c] points here when a class has no page. */
@@ -135,7 +138,8 @@ WARD_HIDDEN void _ward_free_large(ward_page_t *page, void *p, const char *operat
  * that emptied, then the segments' dirty slices. */
 WARD_HIDDEN void _ward_heaps_collect(bool force);
 
-/* Adds every heap's counters into out (ward_stats_t, classes and counts). */
+/* Fills allocated, the class counters and the counts of out from every
+ * heap's counters. */
 struct ward_stats_s;
 WARD_HIDDEN void _ward_heaps_add_stats(struct ward_stats_s *out);
 

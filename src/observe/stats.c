@@ -23,7 +23,6 @@ WARD_API int ward_stats_get(ward_stats_t *out)
     memset(out, 0, sizeof *out);
     out->version = WARD_STATS_VERSION;
     out->size = sizeof *out;
-    out->allocated = nonneg(ward_counter_get(allocated));
     out->committed = nonneg(ward_counter_get(committed));
     out->committed_peak = nonneg(ward_counter_get(committed_peak));
     out->unused_at_peak = nonneg(ward_counter_get(unused_at_peak));
@@ -35,7 +34,7 @@ WARD_API int ward_stats_get(ward_stats_t *out)
     out->pages_abandoned = nonneg(ward_counter_get(pages_abandoned));
     out->decommitted_total = nonneg(ward_counter_get(decommitted_total));
     out->threads = nonneg(ward_counter_get(threads));
-    _ward_heaps_add_stats(out); /* class counters, counts, and bytes not yet flushed */
+    _ward_heaps_add_stats(out); /* allocated, class counters and counts */
     out->malloc_count += ward_counter_get(big_mallocs);
     out->free_count += ward_counter_get(big_frees);
     /* Heaps add to the process counter on their slow paths; a snapshot
