@@ -54,8 +54,8 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
         /* Only the owner may read the bitmap; others learn of a freed block
          * when the owner collects. */
         ward_heap_t *owner = _ward_page_owner(page, memory_order_relaxed);
-        uint64_t mask;
-        if (owner == _ward_tls_heap && !(*_ward_page_bit(page, p, &mask) & mask))
+        ward_bit_t bit = _ward_page_bit(page, p);
+        if (owner == _ward_tls_heap && !(*bit.word & bit.mask))
             _ward_fatal_op(operation, "double free", p, page->block_size);
         info->kind = BLOCK_SMALL;
         info->usable = page->block_size;
@@ -183,11 +183,10 @@ WARD_API void ward_free(void *p)
         free_invalid_small(p, c);
     ward_heap_t *h = _ward_tls_heap;
     if (WARD_LIKELY(atomic_load_explicit(&seg->owner[slice], memory_order_relaxed) == h)) {
-        uint64_t mask;
-        uint64_t *word = _ward_segment_bit(seg, p, &mask);
-        if (WARD_UNLIKELY(!(*word & mask)))
+        ward_bit_t bit = _ward_segment_bit(seg, p);
+        if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
             free_invalid_small(p, c);
-        *word &= ~mask;
+        *bit.word &= ~bit.mask;
         ward_owned_add(h->frees[c], 1);
         uint32_t cached = h->cache_count[c];
         if (WARD_LIKELY(cached < h->cache_limit[c])) {

@@ -378,11 +378,10 @@ static void drain_inbox(ward_heap_t *h, ward_block_t *b)
         if (_ward_page_owner(page, memory_order_acquire) != h) {
             push_remote_chain(page, b, b);
         } else {
-            uint64_t mask;
-            uint64_t *word = _ward_page_bit(page, b, &mask);
-            if (WARD_UNLIKELY(!(*word & mask)))
+            ward_bit_t bit = _ward_page_bit(page, b);
+            if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
                 _ward_fatal("free: double free", b, page->block_size);
-            *word &= ~mask;
+            *bit.word &= ~bit.mask;
             b->next = page->free;
             page->free = b;
             page->used--;
@@ -619,7 +618,9 @@ static void heap_abandon(ward_heap_t *h)
 
 static void disown_large(ward_page_t *page, void *ctx)
 {
-    if (page->kind == WARD_PAGE_LARGE && _ward_page_owner(page, memory_order_relaxed) == ctx)
+    /* The owner first: only a span this heap owns was set up by this
+     * thread, so only then may its descriptor be read here. */
+    if (_ward_page_owner(page, memory_order_relaxed) == ctx && page->kind == WARD_PAGE_LARGE)
         _ward_page_set_owner(page, &_ward_heap_abandoned, memory_order_relaxed);
 }
 
@@ -749,8 +750,10 @@ typedef struct spans_of_heap_s {
 static void gather_heap_span(ward_page_t *page, void *ctx)
 {
     spans_of_heap_t *s = ctx;
-    if ((page->kind == WARD_PAGE_SMALL || page->kind == WARD_PAGE_LARGE) &&
-        _ward_page_owner(page, memory_order_relaxed) == s->heap) {
+    /* The owner first (see disown_large): the heap's lock covers the
+     * descriptors of its own spans only. */
+    if (_ward_page_owner(page, memory_order_relaxed) == s->heap &&
+        (page->kind == WARD_PAGE_SMALL || page->kind == WARD_PAGE_LARGE)) {
         page->next = s->list;
         s->list = page;
     }

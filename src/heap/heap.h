@@ -116,9 +116,9 @@ WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *
 /* Sets the allocation bit of p, a small block coming out of a free cache. */
 WARD_INLINE void _ward_mark_allocated(void *p)
 {
-    uint64_t mask;
     ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
-    *_ward_segment_bit(seg, p, &mask) |= mask;
+    ward_bit_t bit = _ward_segment_bit(seg, p);
+    *bit.word |= bit.mask;
 }
 
 /* A free by a thread that does not own the page; heap is the freeing

@@ -57,14 +57,13 @@ uint32_t _ward_page_collect(ward_page_t *page)
     uint32_t count = 0;
     while (b) {
         ward_block_t *next = b->next;
-        uint64_t mask;
-        uint64_t *word = _ward_page_bit(page, b, &mask);
+        ward_bit_t bit = _ward_page_bit(page, b);
         /* A block on thread_free was validated by its freer; a clear bit
          * means it was freed twice (a second push, or the owner freed it
          * meanwhile).  A list that loops back on itself lands here too. */
-        if (WARD_UNLIKELY(_ward_page_block_index(page, b) == UINT32_MAX || !(*word & mask)))
+        if (WARD_UNLIKELY(_ward_page_block_index(page, b) == UINT32_MAX || !(*bit.word & bit.mask)))
             _ward_fatal("free: double free", b, page->block_size);
-        *word &= ~mask;
+        *bit.word &= ~bit.mask;
         b->next = page->free;
         page->free = b;
         count++;

@@ -83,14 +83,19 @@ WARD_INLINE uint32_t _ward_page_block_index(const ward_page_t *page, const void 
 /* Bitmap words per slice: one bit per 16-byte granule. */
 #define WARD_BITMAP_WORDS_PER_SLICE (WARD_SLICE_SIZE / 16 / 64)
 
-/* The bitmap word holding the bit of the block at p, and that bit (mask).
- * Pages start on a slice boundary, so the granule's bit position is the
- * same counted from the page or from the segment. */
-WARD_INLINE uint64_t *_ward_page_bit(const ward_page_t *page, const void *p, uint64_t *mask)
+/* One bit of the allocation bitmap: the word that holds it, and its mask. */
+typedef struct ward_bit_s {
+    uint64_t *word;
+    uint64_t mask;
+} ward_bit_t;
+
+/* The bit of the block at p.  Pages start on a slice boundary, so the
+ * granule's bit position is the same counted from the page or from the
+ * segment. */
+WARD_INLINE ward_bit_t _ward_page_bit(const ward_page_t *page, const void *p)
 {
     uint64_t granule = (uint64_t)((const char *)p - page->start) >> 4;
-    *mask = (uint64_t)1 << (granule & 63);
-    return &page->bits[granule >> 6];
+    return (ward_bit_t){&page->bits[granule >> 6], (uint64_t)1 << (granule & 63)};
 }
 
 /* Pops a block from a page with page->free != NULL and marks it handed out. */
@@ -99,8 +104,8 @@ WARD_INLINE void *_ward_page_pop(ward_page_t *page)
     ward_block_t *b = page->free;
     page->free = b->next;
     page->used++;
-    uint64_t mask;
-    *_ward_page_bit(page, b, &mask) |= mask;
+    ward_bit_t bit = _ward_page_bit(page, b);
+    *bit.word |= bit.mask;
     return b;
 }
 

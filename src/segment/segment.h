@@ -64,12 +64,11 @@ WARD_INLINE size_t _ward_slice_index(const ward_segment_t *seg, const void *p)
     return (size_t)((const char *)p - (const char *)seg) >> WARD_SLICE_SHIFT;
 }
 
-/* The allocation bitmap word and bit (mask) of the block at p. */
-WARD_INLINE uint64_t *_ward_segment_bit(ward_segment_t *seg, const void *p, uint64_t *mask)
+/* The allocation bit of the block at p. */
+WARD_INLINE ward_bit_t _ward_segment_bit(ward_segment_t *seg, const void *p)
 {
     uintptr_t granule = ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >> 4;
-    *mask = (uint64_t)1 << (granule & 63);
-    return &seg->bits[granule >> 6];
+    return (ward_bit_t){&seg->bits[granule >> 6], (uint64_t)1 << (granule & 63)};
 }
 
 /* The descriptor of the span holding p, inside segment seg. */

@@ -3,7 +3,7 @@
  *
  * Every detected misuse or corruption ends here: one line on stderr written
  * with write(2), then abort().  The line reads
- *   ward: <error> at 0x<address> (size class <n> bytes)
+ *   ward: <operation>: <error> at 0x<address> (size class <n> bytes)
  * where the size-class part is left out when unknown (size_class == 0).
  */
 #ifndef WARD_FATAL_H

@@ -27,7 +27,7 @@ static const option_desc_t option_table[WARD_OPTION_COUNT_] = {
 /* WARD_ variables that are not options but are known: set by `ward run` or
  * read by ward's own test and benchmark programs. */
 static const char *const known_non_options[] = {
-    "WARD_REPORT_FD", "WARD_REPORT_PID", "WARD_LIBRARY", "WARD_STRESS", NULL,
+    "WARD_REPORT_FD", "WARD_REPORT_PID", "WARD_LIBRARY", "WARD_STRESS", "WARD_SEED", NULL,
 };
 
 long _ward_options[WARD_OPTION_COUNT_];

@@ -7,8 +7,10 @@
  * be reused by a newer pool).  A slot that is empty on get takes a batch
  * from the pool under its lock; a full one on put gives a batch back.  When
  * a slot changes pool, or its thread exits, its buffers go back to their
- * pool if that pool is still alive: the registry of live cached pools
- * answers that, under its own lock, taken before any pool's lock.
+ * pool if that pool is still alive: the registry of live pools answers
+ * that, under its own lock, taken before any pool's lock.  The registry
+ * also lets fork() take every pool's lock first, so that a child never
+ * inherits a lock held by a thread it does not have.
  *
  * The table itself comes from ward_malloc on a thread's first use and goes
  * back at thread exit (a pthread key destructor).  Tables are listed in the
@@ -44,8 +46,8 @@ typedef struct cache_table_s {
 
 static _Thread_local cache_table_t *thread_table;
 
-/* Guards the list of live cached pools and the list of tables; taken
- * before any pool's lock. */
+/* Guards the list of live pools and the list of tables; taken before any
+ * pool's lock. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static ward_pool_t *registry_head;
 static cache_table_t *tables_head;
@@ -72,8 +74,29 @@ size_t _ward_pool_cache_count_locked(const ward_pool_t *pool)
     return cached;
 }
 
+/* fork(): the registry and every pool's lock are held across it, so the
+ * child starts with all of them free and consistent. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (ward_pool_t *pool = registry_head; pool; pool = pool->registry_next)
+        pthread_mutex_lock(&pool->lock);
+}
+
+static void fork_release(void)
+{
+    for (ward_pool_t *pool = registry_head; pool; pool = pool->registry_next)
+        pthread_mutex_unlock(&pool->lock);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_handlers_install(void) { pthread_atfork(fork_prepare, fork_release, fork_release); }
+
 void _ward_pool_cache_register(ward_pool_t *pool)
 {
+    pthread_once(&fork_once, fork_handlers_install);
     pthread_mutex_lock(&registry_lock);
     pool->registry_prev = NULL;
     pool->registry_next = registry_head;

@@ -295,8 +295,7 @@ ward_pool_t *ward_pool_new_ex(const ward_pool_config_t *config)
         pool->chunk_bytes = next_pow2(wanted);
         pool->chunk_capacity = chunk_capacity_for(0, pool->chunk_bytes, pool->stride, pool->alignment);
     }
-    if (pool->cached)
-        _ward_pool_cache_register(pool);
+    _ward_pool_cache_register(pool);
     pool->magic = POOL_MAGIC ^ (uintptr_t)pool;
     return pool;
 }
@@ -334,6 +333,7 @@ ward_pool_t *ward_pool_init(void *mem, size_t size, size_t block_size, unsigned 
     pool->chunk_capacity = capacity;
     chunk_format(pool, (pool_chunk_t *)chunk_at, capacity);
     chunk_attach(pool, (pool_chunk_t *)chunk_at, room);
+    _ward_pool_cache_register(pool);
     pool->magic = POOL_MAGIC ^ (uintptr_t)pool;
     return pool;
 }
@@ -598,8 +598,7 @@ void ward_pool_destroy(ward_pool_t *pool)
     if (!pool)
         return;
     check_handle(pool);
-    if (pool->cached)
-        _ward_pool_cache_unregister(pool);
+    _ward_pool_cache_unregister(pool);
     size_t held = 0;
     for (pool_chunk_t *chunk = pool->chunks; chunk; chunk = chunk->next)
         for (size_t i = 0; i < atomic_load_explicit(&chunk->carved, memory_order_relaxed); i++)

@@ -83,7 +83,7 @@ struct ward_pool_s {
     size_t chunk_count;
     atomic_uintptr_t lowest;  /* address span of the chunks, read without the lock */
     atomic_uintptr_t highest;
-    ward_pool_t *registry_prev; /* live cached pools (cache.c), under its lock */
+    ward_pool_t *registry_prev; /* live pools (cache.c), under its lock */
     ward_pool_t *registry_next;
 };
 
@@ -103,8 +103,8 @@ WARD_HIDDEN void *_ward_pool_cache_get(ward_pool_t *pool);
 /* Keeps a buffer (already marked FREE) in this thread's cache of pool,
  * sending a batch back to the pool when the cache is full. */
 WARD_HIDDEN void _ward_pool_cache_put(ward_pool_t *pool, void *buffer);
-/* Makes a cached pool known to the caches, or forgets it (at destroy:
- * later flushes from other threads drop its buffers instead). */
+/* Makes a pool known to the caches and to fork(), or forgets it (at
+ * destroy: later flushes from other threads drop its buffers instead). */
 WARD_HIDDEN void _ward_pool_cache_register(ward_pool_t *pool);
 WARD_HIDDEN void _ward_pool_cache_unregister(ward_pool_t *pool);
 /* The caches' registry lock.  Whoever needs it and a pool's lock takes it

@@ -1,0 +1,455 @@
+/*
+ * Death tests: every misuse ward claims to catch stops the program with
+ * SIGABRT after one line
+ *   ward: <operation>: <error> at 0x<address> [(size class <n> bytes)]
+ * and the matching correct uses ("clean_" cases) run to the end without a
+ * word from ward, so the checks have no false positives.
+ *
+ * Usage: core_death CASE   runs one case (each is its own CTest test);
+ *        core_death        checks the death-test checks themselves.
+ *
+ * A small double free may be caught late, when the owning heap collects its
+ * frees: after the second free the owner keeps allocating and freeing blocks
+ * of that size (CHURN times), and the program must stop during that.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "common/check.h"
+#include "ward.h"
+
+#define KiB ((size_t)1024)
+#define MiB (KiB * 1024)
+#define CHURN 100000
+#define SMALL 48
+
+/* Shared with the parent (a MAP_SHARED page), so the child can say which
+ * address and size class the message must name. */
+typedef struct misuse_s {
+    void *address;
+    size_t size_class;
+    atomic_int phase;
+    void *block;
+} misuse_t;
+
+static unsigned char static_bytes[256];
+
+static void churn(size_t size)
+{
+    for (int i = 0; i < CHURN; i++) {
+        void *p = ward_malloc(size);
+        CHECK(p != NULL);
+        ward_free(p);
+    }
+}
+
+static void wait_for_phase(misuse_t *m, int phase)
+{
+    while (atomic_load(&m->phase) < phase)
+        sched_yield();
+}
+
+/* Names the address the message must give, and the size class when known. */
+static void *expect_at(misuse_t *m, void *address, size_t size_class)
+{
+    m->address = address;
+    m->size_class = size_class;
+    return address;
+}
+
+static unsigned char *small_block(misuse_t *m)
+{
+    unsigned char *p = ward_malloc(SMALL);
+    CHECK(p != NULL);
+    m->block = p;
+    return p;
+}
+
+/* ---- foreign and interior pointers ---- */
+
+static void free_stack(misuse_t *m)
+{
+    unsigned char local[64];
+    memset(local, 1, sizeof local);
+    ward_free(expect_at(m, local + 16, 0));
+}
+
+static void free_static(misuse_t *m)
+{
+    ward_free(expect_at(m, static_bytes + 64, 0));
+}
+
+static void *foreign_mapping(size_t size)
+{
+    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    CHECK(map != MAP_FAILED);
+    return map;
+}
+
+static void free_foreign_mapping(misuse_t *m)
+{
+    ward_free(expect_at(m, foreign_mapping(1 * MiB), 0));
+}
+
+/* A foreign pointer on a boundary that ward's own segments could have. */
+static void free_foreign_aligned(misuse_t *m)
+{
+    ward_free(ward_malloc(SMALL)); /* ward is set up and has segments */
+    uintptr_t map = (uintptr_t)foreign_mapping(192 * MiB);
+    uintptr_t aligned = (map + 64 * MiB - 1) & ~(uintptr_t)(64 * MiB - 1);
+    ward_free(expect_at(m, (void *)aligned, 0));
+}
+
+static void free_interior_small(misuse_t *m)
+{
+    unsigned char *p = small_block(m);
+    ward_free(expect_at(m, p + 16, ward_usable_size(p)));
+}
+
+static void free_interior_large(misuse_t *m)
+{
+    unsigned char *p = ward_malloc(512 * KiB);
+    CHECK(p != NULL);
+    ward_free(expect_at(m, p + 8 * KiB, ward_usable_size(p)));
+}
+
+static void free_interior_huge(misuse_t *m)
+{
+    unsigned char *p = ward_malloc(8 * MiB);
+    CHECK(p != NULL);
+    ward_free(expect_at(m, p + 64 * KiB + 16, 0));
+}
+
+static void realloc_stack(misuse_t *m)
+{
+    unsigned char local[64];
+    memset(local, 1, sizeof local);
+    ward_realloc(expect_at(m, local, 0), 200);
+}
+
+static void realloc_foreign_mapping(misuse_t *m)
+{
+    ward_realloc(expect_at(m, foreign_mapping(1 * MiB), 0), 5000);
+}
+
+static void realloc_interior(misuse_t *m)
+{
+    unsigned char *p = small_block(m);
+    ward_realloc(expect_at(m, p + 32, ward_usable_size(p)), 1000);
+}
+
+static void usable_size_foreign(misuse_t *m)
+{
+    unsigned char local[64];
+    memset(local, 1, sizeof local);
+    ward_usable_size(expect_at(m, local, 0));
+}
+
+static void usable_size_interior(misuse_t *m)
+{
+    unsigned char *p = ward_malloc(5000);
+    CHECK(p != NULL);
+    ward_usable_size(expect_at(m, p + 1024, ward_usable_size(p)));
+}
+
+/* ---- double frees ---- */
+
+static void double_free_small(misuse_t *m)
+{
+    unsigned char *p = small_block(m);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free(p);
+    ward_free(p);
+    churn(SMALL);
+}
+
+/* The page keeps other live blocks, so it stays in use after the first free. */
+static void double_free_small_busy_page(misuse_t *m)
+{
+    void *neighbours[200];
+    for (int i = 0; i < 200; i++)
+        CHECK((neighbours[i] = ward_malloc(SMALL)) != NULL);
+    unsigned char *p = small_block(m);
+    for (int i = 0; i < 200; i++)
+        CHECK((neighbours[i] = ward_malloc(SMALL)) != NULL);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free(p);
+    ward_free(p);
+    churn(SMALL);
+}
+
+static void double_free_large(misuse_t *m)
+{
+    void *neighbour = ward_malloc(300 * KiB); /* keeps the segment in use */
+    unsigned char *p = ward_malloc(300 * KiB);
+    CHECK(neighbour != NULL && p != NULL);
+    expect_at(m, p, 0);
+    ward_free(p);
+    ward_free(p);
+    churn(300 * KiB);
+}
+
+static void double_free_huge(misuse_t *m)
+{
+    unsigned char *p = ward_malloc(8 * MiB);
+    CHECK(p != NULL);
+    expect_at(m, p, 0);
+    ward_free(p);
+    ward_free(p);
+    churn(8 * MiB);
+}
+
+static void double_free_aligned(misuse_t *m)
+{
+    unsigned char *p = ward_aligned_alloc(4096, 100);
+    CHECK(p != NULL);
+    expect_at(m, p, 0);
+    ward_free(p);
+    ward_free(p);
+    churn(100);
+}
+
+/* The owner allocates, then keeps allocating and freeing that size while
+ * another thread frees the block twice (both frees are remote). */
+static void *owner_allocates_then_churns(void *arg)
+{
+    misuse_t *m = arg;
+    unsigned char *p = small_block(m);
+    expect_at(m, p, ward_usable_size(p));
+    atomic_store(&m->phase, 1);
+    wait_for_phase(m, 2);
+    churn(SMALL);
+    return NULL;
+}
+
+static void run_with_owner(misuse_t *m, void *(*owner)(void *), int frees)
+{
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, owner, m) == 0);
+    wait_for_phase(m, 1);
+    for (int i = 0; i < frees; i++)
+        ward_free(m->block);
+    atomic_store(&m->phase, 2);
+    CHECK(pthread_join(thread, NULL) == 0);
+}
+
+static void double_free_cross_thread(misuse_t *m)
+{
+    run_with_owner(m, owner_allocates_then_churns, 2);
+}
+
+/* The owner frees the block itself; another thread frees it again. */
+static void *owner_frees_then_churns(void *arg)
+{
+    misuse_t *m = arg;
+    unsigned char *p = small_block(m);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free(p);
+    atomic_store(&m->phase, 1);
+    wait_for_phase(m, 2);
+    churn(SMALL);
+    return NULL;
+}
+
+static void double_free_remote_after_local(misuse_t *m)
+{
+    run_with_owner(m, owner_frees_then_churns, 1);
+}
+
+static void heap_double_free(misuse_t *m, int frees)
+{
+    ward_heap_t *heap = ward_heap_new();
+    CHECK(heap != NULL);
+    unsigned char *p = ward_heap_malloc(heap, SMALL);
+    CHECK(p != NULL);
+    expect_at(m, p, ward_usable_size(p));
+    for (int i = 0; i < frees; i++)
+        ward_free(p);
+    for (int i = 0; i < CHURN; i++) {
+        void *q = ward_heap_malloc(heap, SMALL);
+        CHECK(q != NULL);
+        ward_free(q);
+    }
+    ward_heap_destroy(heap);
+}
+
+static void double_free_heap(misuse_t *m)
+{
+    heap_double_free(m, 2);
+}
+
+/* ---- the same paths without the bug: ward must stay silent ---- */
+
+static void clean_churn(misuse_t *m)
+{
+    unsigned char *p = small_block(m);
+    ward_free(p);
+    churn(SMALL);
+    void *large = ward_malloc(300 * KiB), *huge = ward_malloc(8 * MiB);
+    CHECK(large != NULL && huge != NULL);
+    ward_free(large);
+    ward_free(huge);
+    churn(300 * KiB);
+}
+
+static void clean_cross_thread(misuse_t *m)
+{
+    run_with_owner(m, owner_allocates_then_churns, 1);
+}
+
+static void clean_heap(misuse_t *m)
+{
+    heap_double_free(m, 1);
+}
+
+/* Aligned blocks may start inside a larger internal block: freeing,
+ * resizing and measuring them is not an interior-pointer error. */
+static void clean_aligned(misuse_t *m)
+{
+    (void)m;
+    for (size_t alignment = 16; alignment <= 4 * MiB; alignment *= 2) {
+        const size_t sizes[] = {1, 100, alignment / 2 + 1, alignment + 1, 200 * KiB};
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            void *p = ward_aligned_alloc(alignment, sizes[s]);
+            void *q = NULL;
+            CHECK(p != NULL && ward_posix_memalign(&q, alignment, sizes[s]) == 0);
+            CHECK(ward_usable_size(p) >= sizes[s] && ward_usable_size(q) >= sizes[s]);
+            q = ward_realloc(q, sizes[s] * 2);
+            CHECK(q != NULL);
+            ward_free(p);
+            ward_free(q);
+        }
+    }
+    churn(SMALL);
+}
+
+typedef struct death_case_s {
+    const char *name;
+    void (*scenario)(misuse_t *m);
+    const char *operation; /* NULL: must exit cleanly */
+    const char *errors;
+} death_case_t;
+
+static const death_case_t cases[] = {
+    {"free_stack", free_stack, "free", "not allocated by ward"},
+    {"free_static", free_static, "free", "not allocated by ward"},
+    {"free_foreign_mapping", free_foreign_mapping, "free", "not allocated by ward"},
+    {"free_foreign_aligned", free_foreign_aligned, "free", "not allocated by ward"},
+    {"free_interior_small", free_interior_small, "free", "interior pointer"},
+    {"free_interior_large", free_interior_large, "free", "interior pointer"},
+    {"free_interior_huge", free_interior_huge, "free", "interior pointer"},
+    {"realloc_stack", realloc_stack, "realloc", "not allocated by ward"},
+    {"realloc_foreign_mapping", realloc_foreign_mapping, "realloc", "not allocated by ward"},
+    {"realloc_interior", realloc_interior, "realloc", "interior pointer"},
+    {"usable_size_foreign", usable_size_foreign, "usable_size", "not allocated by ward"},
+    {"usable_size_interior", usable_size_interior, "usable_size", "interior pointer"},
+    {"double_free_small", double_free_small, "free", "double free"},
+    {"double_free_small_busy_page", double_free_small_busy_page, "free", "double free"},
+    {"double_free_large", double_free_large, "free", "double free"},
+    /* once a huge block's mapping is gone, ward may no longer know it was one */
+    {"double_free_huge", double_free_huge, "free", "double free|not allocated by ward"},
+    {"double_free_aligned", double_free_aligned, "free", "double free"},
+    {"double_free_cross_thread", double_free_cross_thread, "free", "double free"},
+    {"double_free_remote_after_local", double_free_remote_after_local, "free", "double free"},
+    {"double_free_heap", double_free_heap, "free", "double free"},
+    {"clean_churn", clean_churn, NULL, NULL},
+    {"clean_cross_thread", clean_cross_thread, NULL, NULL},
+    {"clean_heap", clean_heap, NULL, NULL},
+    {"clean_aligned", clean_aligned, NULL, NULL},
+};
+
+static misuse_t *shared_misuse;
+
+static void run_case_in_child(void *arg)
+{
+    const death_case_t *c = arg;
+    c->scenario(shared_misuse);
+}
+
+static int run_case(const death_case_t *c)
+{
+    death_result_t result;
+    death_run(run_case_in_child, (void *)c, &result);
+    bool ok = c->operation == NULL
+                  ? death_expect_clean(&result)
+                  : death_expect_fatal(&result, c->operation, c->errors, shared_misuse->address,
+                                       shared_misuse->size_class);
+    if (!ok) {
+        fprintf(stderr, "%s: FAILED\n", c->name);
+        return 1;
+    }
+    if (c->operation == NULL) {
+        printf("%s: clean\n", c->name);
+    } else {
+        const char *line = strstr(result.output, "ward:");
+        printf("%s: stopped with: %.*s\n", c->name, (int)strcspn(line, "\n"), line);
+    }
+    return 0;
+}
+
+/* ---- the death-test checks themselves: a check that cannot fail checks nothing ---- */
+
+static void exits_cleanly(void *arg)
+{
+    (void)arg;
+}
+
+static void writes_line_and_aborts(void *arg)
+{
+    char line[128];
+    snprintf(line, sizeof line, "ward: free: double free at %p (size class 48 bytes)\n", arg);
+    CHECK(write(STDERR_FILENO, line, strlen(line)) == (ssize_t)strlen(line));
+    abort();
+}
+
+static void aborts_silently(void *arg)
+{
+    (void)arg;
+    abort();
+}
+
+static int check_the_checks(void)
+{
+    void *address = (void *)(uintptr_t)0x7f00deadbee0;
+    death_result_t r;
+    fprintf(stderr, "(this self-check prints the mismatches it is meant to find)\n");
+    death_run(writes_line_and_aborts, address, &r);
+    CHECK(death_expect_fatal(&r, "free", "double free", address, 48));
+    CHECK(death_expect_fatal(&r, "free", "interior pointer|double free", address, 0));
+    CHECK(!death_expect_fatal(&r, "free", "double free", (char *)address + 1, 48));
+    CHECK(!death_expect_fatal(&r, "free", "double free", (void *)(uintptr_t)0x7f00deadbee, 48));
+    CHECK(!death_expect_fatal(&r, "realloc", "double free", address, 48));
+    CHECK(!death_expect_fatal(&r, "free", "interior pointer", address, 48));
+    CHECK(!death_expect_fatal(&r, "free", "double free", address, 64));
+    CHECK(!death_expect_clean(&r));
+    death_run(aborts_silently, NULL, &r);
+    CHECK(r.signal == SIGABRT);
+    CHECK(!death_expect_fatal(&r, "free", "double free", address, 0));
+    death_run(exits_cleanly, NULL, &r);
+    CHECK(r.exit_code == 0 && r.signal == 0);
+    CHECK(death_expect_clean(&r));
+    CHECK(!death_expect_fatal(&r, "free", "double free", address, 0));
+    puts("death-test checks: ok");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    shared_misuse = mmap(NULL, sizeof *shared_misuse, PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(shared_misuse != MAP_FAILED);
+    if (argc < 2)
+        return check_the_checks();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (strcmp(argv[1], cases[i].name) == 0)
+            return run_case(&cases[i]);
+    }
+    fprintf(stderr, "unknown case %s; the cases are:\n", argv[1]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        fprintf(stderr, "  %s\n", cases[i].name);
+    return 2;
+}
