@@ -95,14 +95,14 @@ WARD_API void *ward_malloc(size_t n)
     ward_heap_t *h = _ward_tls_heap;
     if (WARD_LIKELY(h != NULL && n <= WARD_SMALL_MAX)) {
         unsigned c = _ward_size_class(n);
-        uint32_t cached = h->cache_count[c];
+        ward_free_cache_t *fc = &h->cache[c];
+        uint32_t cached = fc->count;
         if (WARD_LIKELY(cached != 0)) {
-            if (WARD_UNLIKELY(--h->countdown == 0))
-                _ward_heap_housekeeping(h);
-            void *p = h->cache_items[c][cached - 1];
-            h->cache_count[c] = cached - 1;
+            void *p = fc->items[cached - 1];
+            fc->count = cached - 1;
             _ward_mark_allocated(p);
-            ward_owned_add(h->mallocs[c], 1);
+            if (WARD_UNLIKELY((ward_owned_inc(&h->mallocs[c]) & (WARD_HEARTBEAT - 1)) == 0))
+                _ward_heap_housekeeping(h);
             return p;
         }
         ward_page_t *page = h->direct[c];
@@ -188,10 +188,11 @@ WARD_API void ward_free(void *p)
             free_invalid_small(p, c);
         *bit.word &= ~bit.mask;
         ward_owned_add(h->frees[c], 1);
-        uint32_t cached = h->cache_count[c];
-        if (WARD_LIKELY(cached < h->cache_limit[c])) {
-            h->cache_items[c][cached] = p;
-            h->cache_count[c] = cached + 1;
+        ward_free_cache_t *fc = &h->cache[c];
+        uint32_t cached = fc->count;
+        if (WARD_LIKELY(cached < fc->limit)) {
+            fc->items[cached] = p;
+            fc->count = cached + 1;
         } else {
             _ward_heap_cache_overflow(h, c, p);
         }

@@ -111,7 +111,7 @@ static void flush_allocated(ward_heap_t *h)
 /* Returns the `count` oldest blocks of class c's cache to their pages. */
 static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
 {
-    void **items = h->cache_items[c];
+    void **items = h->cache[c].items;
     for (uint32_t i = 0; i < count; i++) {
         void *p = items[i];
         ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
@@ -123,14 +123,14 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
         if (page->in_full || page->used == 0)
             _ward_heap_page_freed(h, page);
     }
-    memmove(items, items + count, (h->cache_count[c] - count) * sizeof(void *));
-    h->cache_count[c] -= count;
+    memmove(items, items + count, (h->cache[c].count - count) * sizeof(void *));
+    h->cache[c].count -= count;
 }
 
 void _ward_heap_cache_overflow(ward_heap_t *h, unsigned c, void *p)
 {
-    cache_drain(h, c, h->cache_count[c] - h->cache_count[c] / 2);
-    h->cache_items[c][h->cache_count[c]++] = p;
+    cache_drain(h, c, h->cache[c].count - h->cache[c].count / 2);
+    h->cache[c].items[h->cache[c].count++] = p;
 }
 
 static void cache_limits_init(ward_heap_t *h)
@@ -138,15 +138,15 @@ static void cache_limits_init(ward_heap_t *h)
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         /* About 64 KiB of blocks per class, at least 2 and at most the array. */
         uint32_t limit = (uint32_t)(64 * WARD_KiB / _ward_class_size[c]);
-        h->cache_limit[c] = limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
+        h->cache[c].limit = limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
     }
 }
 
 static void cache_drain_all(ward_heap_t *h)
 {
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
-        if (h->cache_count[c])
-            cache_drain(h, c, h->cache_count[c]);
+        if (h->cache[c].count)
+            cache_drain(h, c, h->cache[c].count);
 }
 
 /* --------------------------------------------------------- page lifecycle */
@@ -226,7 +226,6 @@ static void sweep_full(ward_heap_t *h, unsigned c)
 
 void _ward_heap_housekeeping(ward_heap_t *h)
 {
-    h->countdown = WARD_HEARTBEAT;
     collect_inbox(h);
     flush_allocated(h);
 }
@@ -235,8 +234,8 @@ void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
 {
     collect_inbox(h);
     flush_allocated(h);
-    if (h->cache_count[c]) { /* the inbox may have refilled it */
-        void *p = h->cache_items[c][--h->cache_count[c]];
+    if (h->cache[c].count) { /* the inbox may have refilled it */
+        void *p = h->cache[c].items[--h->cache[c].count];
         _ward_mark_allocated(p);
         ward_owned_add(h->mallocs[c], 1);
         return p;
@@ -452,12 +451,11 @@ void _ward_free_large(ward_page_t *page, void *p, const char *operation)
 
 WARD_INLINE void *alloc_class(ward_heap_t *h, unsigned c)
 {
-    if (h->cache_count[c]) {
-        if (--h->countdown == 0)
-            _ward_heap_housekeeping(h);
-        void *p = h->cache_items[c][--h->cache_count[c]];
+    if (h->cache[c].count) {
+        void *p = h->cache[c].items[--h->cache[c].count];
         _ward_mark_allocated(p);
-        ward_owned_add(h->mallocs[c], 1);
+        if (WARD_UNLIKELY((ward_owned_inc(&h->mallocs[c]) & (WARD_HEARTBEAT - 1)) == 0))
+            _ward_heap_housekeeping(h);
         return p;
     }
     ward_page_t *page = h->direct[c];
@@ -520,7 +518,6 @@ static ward_heap_t *heap_struct_get(void)
     memset(h, 0, offsetof(ward_heap_t, inbox));
     atomic_store_explicit(&h->inbox, NULL, memory_order_relaxed);
     atomic_store_explicit(&h->remote_classes, 0, memory_order_relaxed);
-    h->countdown = WARD_HEARTBEAT;
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->direct[c] = &_ward_page_empty;
     cache_limits_init(h);

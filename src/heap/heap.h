@@ -39,7 +39,17 @@ typedef struct ward_page_queue_s {
  * touches neither the block nor its page descriptor; only the allocation
  * bit is cleared at once, so a double free is still caught on the spot.
  */
-#define WARD_FREE_CACHE_MAX 64
+#define WARD_FREE_CACHE_MAX 63
+
+/* Invariant: count <= limit <= WARD_FREE_CACHE_MAX; items[0 .. count) are
+ * blocks of the class on pages the heap owns, bits clear, oldest first.
+ * 512 bytes, so a class's cache is found with a shift. */
+typedef struct ward_free_cache_s {
+    uint32_t count;
+    uint32_t limit;
+    void *items[WARD_FREE_CACHE_MAX];
+} ward_free_cache_t;
+_Static_assert(sizeof(ward_free_cache_t) == 512, "a free cache is 512 bytes");
 #define WARD_HEARTBEAT 1024
 #define WARD_INBOX_CLOSED ((ward_block_t *)1)
 
@@ -53,9 +63,6 @@ typedef enum ward_heap_kind_e {
  *   direct[c] is avail[c].head, or &_ward_page_empty when avail[c] is empty;
  *   every page in avail[c] or full[c] is a small page of class c with
  *          heap == this, in_full set exactly for those in full[c];
- *   cache_count[c] <= cache_limit[c] <= WARD_FREE_CACHE_MAX; each of
- *          cache_items[c][0 .. count) is a block of class c on a page this
- *          heap owns, with its bit clear, oldest first;
  *   allocated_flushed is what this heap has added to the process-wide
  *          allocated counter: sum over classes of (mallocs - frees) * size
  *          at the last flush.
@@ -65,10 +72,7 @@ struct ward_heap_s {
     uint64_t mallocs[WARD_CLASS_COUNT];   /* (owner, read relaxed by statistics) */
     uint64_t frees[WARD_CLASS_COUNT];
     int64_t allocated_flushed;
-    uint32_t cache_count[WARD_CLASS_COUNT];
-    uint32_t cache_limit[WARD_CLASS_COUNT];
-    void *cache_items[WARD_CLASS_COUNT][WARD_FREE_CACHE_MAX];
-    uint32_t countdown;                   /* (owner) allocations from caches until housekeeping */
+    ward_free_cache_t cache[WARD_CLASS_COUNT];
     ward_page_queue_t avail[WARD_CLASS_COUNT];
     ward_page_queue_t full[WARD_CLASS_COUNT];
     pthread_mutex_t lock;                 /* shared heaps only */
@@ -125,7 +129,7 @@ WARD_INLINE void _ward_mark_allocated(void *p)
  * thread's heap (NULL if it has none). */
 WARD_HIDDEN void _ward_free_remote(ward_heap_t *heap, ward_page_t *page, void *p);
 
-/* Every WARD_HEARTBEAT allocations served from free caches the owner takes
+/* Every WARD_HEARTBEAT allocations of a class from its free cache the owner takes
  * its inbox and brings the process counters up to date, so that remote
  * frees (and double frees among them) are seen even by a thread that never
  * runs out of cached blocks. */

@@ -40,10 +40,13 @@ _Static_assert((size_t)8 * WARD_SLICE_SIZE <= ((size_t)1 << 19), "page offsets s
 _Static_assert((1u << (8 + 9)) == WARD_SMALL_MAX, "the last class is WARD_SMALL_MAX");
 
 uint64_t _ward_class_reciprocal[WARD_CLASS_COUNT];
+uint8_t _ward_class_of[WARD_CLASS_TABLE_MAX / 16 + 1];
 uint32_t _ward_class_capacity[WARD_CLASS_COUNT];
 
 void _ward_size_classes_init(void)
 {
+    for (unsigned k = 0; k <= WARD_CLASS_TABLE_MAX / 16; k++)
+        _ward_class_of[k] = (uint8_t)_ward_size_class_by_rule((size_t)k * 16);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         _ward_class_reciprocal[c] = ((uint64_t)1 << WARD_RECIPROCAL_SHIFT) / _ward_class_size[c] + 1;
         _ward_class_capacity[c] = (uint32_t)(_ward_class_slices[c] * WARD_SLICE_SIZE / _ward_class_size[c]);

@@ -55,13 +55,27 @@ WARD_INLINE uint32_t _ward_class_block_index(unsigned c, uint64_t offset)
     return (uint32_t)index;
 }
 
-/* Class index for 1 <= n <= WARD_SMALL_MAX (n = 0 is served as 1). */
-WARD_INLINE unsigned _ward_size_class(size_t n)
+/* Class index for 1 <= n <= WARD_SMALL_MAX (n = 0 is served as 1), by
+ * the rule above. */
+WARD_INLINE unsigned _ward_size_class_by_rule(size_t n)
 {
     if (n <= 128)
         return n == 0 ? 0 : (unsigned)((n - 1) >> 4);
     unsigned top = 63u - (unsigned)__builtin_clzll((unsigned long long)(n - 1)); /* 7 .. 16 */
     return 8 + (top - 7) * 4 + (unsigned)(((n - 1) >> (top - 2)) & 3);
+}
+
+/* Sizes up to this take their class from a table (one load). */
+#define WARD_CLASS_TABLE_MAX 1024
+/* _ward_class_of[(n + 15) / 16] is the class of n: every class size is a
+ * multiple of 16, so all n in (16(k-1), 16k] share the class of 16k. */
+WARD_HIDDEN extern uint8_t _ward_class_of[WARD_CLASS_TABLE_MAX / 16 + 1];
+
+WARD_INLINE unsigned _ward_size_class(size_t n)
+{
+    if (WARD_LIKELY(n <= WARD_CLASS_TABLE_MAX))
+        return _ward_class_of[(n + 15) >> 4];
+    return _ward_size_class_by_rule(n);
 }
 
 #endif
