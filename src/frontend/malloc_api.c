@@ -93,22 +93,20 @@ static WARD_NOINLINE void *malloc_slow(size_t n, size_t alignment)
 WARD_API void *ward_malloc(size_t n)
 {
     ward_heap_t *h = _ward_tls_heap;
-    if (WARD_LIKELY(h != NULL && n <= WARD_SMALL_MAX)) {
-        unsigned c = _ward_size_class(n);
+    if (WARD_LIKELY(n <= WARD_CLASS_TABLE_MAX && h != NULL)) {
+        unsigned c = _ward_class_of[(n + 15) >> 4];
         ward_free_cache_t *fc = &h->cache[c];
         uint32_t cached = fc->count;
         if (WARD_LIKELY(cached != 0)) {
             void *p = fc->items[cached - 1];
-            fc->count = cached - 1;
+            ward_owned_store(fc->count, cached - 1);
             _ward_mark_allocated(p);
-            if (WARD_UNLIKELY((ward_owned_inc(&h->mallocs[c]) & (WARD_HEARTBEAT - 1)) == 0))
-                _ward_heap_housekeeping(h);
             return p;
         }
         ward_page_t *page = h->direct[c];
         if (WARD_LIKELY(page->free != NULL)) {
             void *p = _ward_page_pop(page);
-            ward_owned_add(h->mallocs[c], 1);
+            ward_owned_add(h->page_pops[c], 1);
             return p;
         }
         return _ward_heap_alloc_small_slow(h, c);
@@ -187,15 +185,16 @@ WARD_API void ward_free(void *p)
         if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
             free_invalid_small(p, c);
         *bit.word &= ~bit.mask;
-        ward_owned_add(h->frees[c], 1);
         ward_free_cache_t *fc = &h->cache[c];
         uint32_t cached = fc->count;
-        if (WARD_LIKELY(cached < fc->limit)) {
-            fc->items[cached] = p;
-            fc->count = cached + 1;
-        } else {
-            _ward_heap_cache_overflow(h, c, p);
+        if (WARD_UNLIKELY(cached >= fc->limit)) {
+            _ward_heap_cache_overflow(h, c, p); /* counts the free too */
+            return;
         }
+        fc->items[cached] = p;
+        ward_owned_store(fc->count, cached + 1);
+        if (WARD_UNLIKELY((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0))
+            _ward_heap_housekeeping(h);
         return;
     }
     /* Another thread owns the page and its bitmap: check the address

@@ -84,12 +84,24 @@ static void collect_inbox(ward_heap_t *h);
 
 /* -------------------------------------------------------------- counting */
 
+/* See the counters in heap.h. */
+static uint64_t heap_mallocs(const ward_heap_t *h, unsigned c)
+{
+    return ward_owned_get(h->page_pops[c]) + ward_owned_get(h->local_frees[c]) - ward_owned_get(h->drained[c]) -
+           __atomic_load_n(&h->cache[c].count, __ATOMIC_RELAXED);
+}
+
+static uint64_t heap_frees(const ward_heap_t *h, unsigned c)
+{
+    return ward_owned_get(h->local_frees[c]) + ward_owned_get(h->other_frees[c]);
+}
+
 /* Bytes the heap's blocks hold now, from its class counters. */
 static int64_t heap_allocated(const ward_heap_t *h)
 {
     int64_t bytes = 0;
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
-        bytes += (int64_t)(ward_owned_get(h->mallocs[c]) - ward_owned_get(h->frees[c])) * _ward_class_size[c];
+        bytes += (int64_t)(heap_mallocs(h, c) - heap_frees(h, c)) * _ward_class_size[c];
     return bytes;
 }
 
@@ -124,20 +136,26 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
             _ward_heap_page_freed(h, page);
     }
     memmove(items, items + count, (h->cache[c].count - count) * sizeof(void *));
-    h->cache[c].count -= count;
+    ward_owned_add(h->drained[c], count);
+    ward_owned_store(h->cache[c].count, h->cache[c].count - count);
 }
 
 void _ward_heap_cache_overflow(ward_heap_t *h, unsigned c, void *p)
 {
     cache_drain(h, c, h->cache[c].count - h->cache[c].count / 2);
-    h->cache[c].items[h->cache[c].count++] = p;
+    h->cache[c].items[h->cache[c].count] = p;
+    ward_owned_store(h->cache[c].count, h->cache[c].count + 1);
+    if ((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0)
+        _ward_heap_housekeeping(h);
 }
 
 static void cache_limits_init(ward_heap_t *h)
 {
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
-        /* About 64 KiB of blocks per class, at least 2 and at most the array. */
-        uint32_t limit = (uint32_t)(64 * WARD_KiB / _ward_class_size[c]);
+        /* About 16 KiB of blocks per class, at least 2 and at most the
+         * array: enough to absorb churn, little enough that blocks parked in
+         * one class's cache do not hold pages other classes could use. */
+        uint32_t limit = (uint32_t)(16 * WARD_KiB / _ward_class_size[c]);
         h->cache[c].limit = limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
     }
 }
@@ -235,9 +253,9 @@ void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
     collect_inbox(h);
     flush_allocated(h);
     if (h->cache[c].count) { /* the inbox may have refilled it */
-        void *p = h->cache[c].items[--h->cache[c].count];
+        ward_owned_store(h->cache[c].count, h->cache[c].count - 1);
+        void *p = h->cache[c].items[h->cache[c].count];
         _ward_mark_allocated(p);
-        ward_owned_add(h->mallocs[c], 1);
         return p;
     }
     uint64_t bit = (uint64_t)1 << c;
@@ -267,7 +285,7 @@ void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
         return NULL;
     }
     void *p = _ward_page_pop(page);
-    ward_owned_add(h->mallocs[c], 1);
+    ward_owned_add(h->page_pops[c], 1);
     return p;
 }
 
@@ -351,7 +369,7 @@ void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
     if (h == NULL)
         h = _ward_heap_current();
     if (h != NULL && h->kind == WARD_HEAP_THREAD)
-        ward_owned_add(h->frees[c], 1);
+        ward_owned_add(h->other_frees[c], 1);
     else
         atomic_fetch_add_explicit(&_ward_counters.retired_class_frees[c], 1, memory_order_relaxed);
     /* Blocks of a thread heap go to its inbox (one line per heap that its
@@ -452,16 +470,15 @@ void _ward_free_large(ward_page_t *page, void *p, const char *operation)
 WARD_INLINE void *alloc_class(ward_heap_t *h, unsigned c)
 {
     if (h->cache[c].count) {
-        void *p = h->cache[c].items[--h->cache[c].count];
+        ward_owned_store(h->cache[c].count, h->cache[c].count - 1);
+        void *p = h->cache[c].items[h->cache[c].count];
         _ward_mark_allocated(p);
-        if (WARD_UNLIKELY((ward_owned_inc(&h->mallocs[c]) & (WARD_HEARTBEAT - 1)) == 0))
-            _ward_heap_housekeeping(h);
         return p;
     }
     ward_page_t *page = h->direct[c];
     if (WARD_LIKELY(page->free != NULL)) {
         void *p = _ward_page_pop(page);
-        ward_owned_add(h->mallocs[c], 1);
+        ward_owned_add(h->page_pops[c], 1);
         return p;
     }
     return _ward_heap_alloc_small_slow(h, c);
@@ -553,8 +570,8 @@ static void heap_release(ward_heap_t *h)
     pthread_mutex_lock(&registry_lock);
     flush_allocated(h);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
-        atomic_fetch_add_explicit(&_ward_counters.retired_class_mallocs[c], h->mallocs[c], memory_order_relaxed);
-        atomic_fetch_add_explicit(&_ward_counters.retired_class_frees[c], h->frees[c], memory_order_relaxed);
+        atomic_fetch_add_explicit(&_ward_counters.retired_class_mallocs[c], heap_mallocs(h, c), memory_order_relaxed);
+        atomic_fetch_add_explicit(&_ward_counters.retired_class_frees[c], heap_frees(h, c), memory_order_relaxed);
     }
     if (h->reg_prev)
         h->reg_prev->reg_next = h->reg_next;
@@ -769,7 +786,7 @@ void _ward_heap_destroy(ward_heap_t *h)
             /* Blocks still live go with the page: count them as freed
              * (frees already made were counted by their freers). */
             _ward_page_collect(page);
-            ward_owned_add(h->frees[page->class_index], page->used);
+            ward_owned_add(h->other_frees[page->class_index], page->used);
             atomic_fetch_sub_explicit(&class_pages[page->class_index], 1, memory_order_relaxed);
             _ward_span_free(page);
         }
@@ -845,8 +862,8 @@ void _ward_heaps_add_stats(ward_stats_t *out)
     }
     for (ward_heap_t *h = registry; h; h = h->reg_next) {
         for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
-            out->classes[c].mallocs += ward_owned_get(h->mallocs[c]);
-            out->classes[c].frees += ward_owned_get(h->frees[c]);
+            out->classes[c].mallocs += heap_mallocs(h, c);
+            out->classes[c].frees += heap_frees(h, c);
         }
         allocated += heap_allocated(h) - ward_owned_get(h->allocated_flushed);
     }

@@ -50,7 +50,7 @@ typedef struct ward_free_cache_s {
     void *items[WARD_FREE_CACHE_MAX];
 } ward_free_cache_t;
 _Static_assert(sizeof(ward_free_cache_t) == 512, "a free cache is 512 bytes");
-#define WARD_HEARTBEAT 1024
+#define WARD_HEARTBEAT 1024 /* a power of two */
 #define WARD_INBOX_CLOSED ((ward_block_t *)1)
 
 typedef enum ward_heap_kind_e {
@@ -66,11 +66,21 @@ typedef enum ward_heap_kind_e {
  *   allocated_flushed is what this heap has added to the process-wide
  *          allocated counter: sum over classes of (mallocs - frees) * size
  *          at the last flush.
+ *
+ * Counters, per class (owner-written, read relaxed by statistics).  The
+ * cache paths count only on the free side, so that an allocation from a
+ * cache costs no counter:
+ *   mallocs = page_pops + local_frees - drained - cache.count
+ *          (a local free goes to the cache; what leaves the cache other
+ *          than by draining was allocated);
+ *   frees   = local_frees + other_frees.
  */
 struct ward_heap_s {
     ward_page_t *direct[WARD_CLASS_COUNT];
-    uint64_t mallocs[WARD_CLASS_COUNT];   /* (owner, read relaxed by statistics) */
-    uint64_t frees[WARD_CLASS_COUNT];
+    uint64_t local_frees[WARD_CLASS_COUNT];  /* frees of this heap's blocks, into the cache */
+    uint64_t other_frees[WARD_CLASS_COUNT];  /* frees of other heaps' blocks by this thread */
+    uint64_t page_pops[WARD_CLASS_COUNT];    /* blocks handed out from pages */
+    uint64_t drained[WARD_CLASS_COUNT];      /* blocks moved from the cache back to pages */
     int64_t allocated_flushed;
     ward_free_cache_t cache[WARD_CLASS_COUNT];
     ward_page_queue_t avail[WARD_CLASS_COUNT];
@@ -114,7 +124,7 @@ WARD_HIDDEN void *_ward_heap_alloc_small_slow(ward_heap_t *heap, unsigned c);
 WARD_HIDDEN void _ward_heap_page_freed(ward_heap_t *heap, ward_page_t *page);
 
 /* The free cache of class c is full: returns its older half to the pages,
- * then caches p. */
+ * then caches p and counts its free (as the fast path does). */
 WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *p);
 
 /* Sets the allocation bit of p, a small block coming out of a free cache. */
@@ -129,7 +139,7 @@ WARD_INLINE void _ward_mark_allocated(void *p)
  * thread's heap (NULL if it has none). */
 WARD_HIDDEN void _ward_free_remote(ward_heap_t *heap, ward_page_t *page, void *p);
 
-/* Every WARD_HEARTBEAT allocations of a class from its free cache the owner takes
+/* Every WARD_HEARTBEAT frees of a class into its free cache the owner takes
  * its inbox and brings the process counters up to date, so that remote
  * frees (and double frees among them) are seen even by a thread that never
  * runs out of cached blocks. */

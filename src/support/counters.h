@@ -85,6 +85,13 @@ WARD_INLINE void _ward_committed_add(int64_t delta)
 #define ward_owned_add(lvalue, v) ((lvalue) += (v))
 #endif
 
+/* Stores a value that other threads read relaxed (plain outside TSan). */
+#if defined(WARD_TSAN)
+#define ward_owned_store(lvalue, v) __atomic_store_n(&(lvalue), (v), __ATOMIC_RELAXED)
+#else
+#define ward_owned_store(lvalue, v) ((lvalue) = (v))
+#endif
+
 /* ward_owned_add(*counter, 1), returning the new value. */
 WARD_INLINE uint64_t ward_owned_inc(uint64_t *counter)
 {
