@@ -5,17 +5,17 @@
 #include "page/size_class.h"
 
 #include "segment/layout.h"
+#include "ward.h"
 
-#define SMALL_STEP(i) (16u * ((i) + 1))
-/* Class 8 + 4k + j: 2^(7 + k) + (j + 1) * 2^(5 + k). */
-#define DOUBLING(k) (1u << (7 + (k))) + (1u << (5 + (k))), (1u << (7 + (k))) + (2u << (5 + (k))), \
-                    (1u << (7 + (k))) + (3u << (5 + (k))), (1u << (8 + (k)))
+#define STEP(i) (16u * ((i) + 1))
+#define STEPS4(i) STEP(i), STEP((i) + 1), STEP((i) + 2), STEP((i) + 3)
+/* Class 32 + 4k + j: 2^(9 + k) + (j + 1) * 2^(7 + k). */
+#define DOUBLING(k) (1u << (9 + (k))) + (1u << (7 + (k))), (1u << (9 + (k))) + (2u << (7 + (k))), \
+                    (1u << (9 + (k))) + (3u << (7 + (k))), (1u << (10 + (k)))
 
 const uint32_t _ward_class_size[WARD_CLASS_COUNT] = {
-    SMALL_STEP(0), SMALL_STEP(1), SMALL_STEP(2), SMALL_STEP(3),
-    SMALL_STEP(4), SMALL_STEP(5), SMALL_STEP(6), SMALL_STEP(7),
-    DOUBLING(0), DOUBLING(1), DOUBLING(2), DOUBLING(3), DOUBLING(4),
-    DOUBLING(5), DOUBLING(6), DOUBLING(7), DOUBLING(8), DOUBLING(9),
+    STEPS4(0),   STEPS4(4),   STEPS4(8),   STEPS4(12), STEPS4(16), STEPS4(20), STEPS4(24), STEPS4(28),
+    DOUBLING(0), DOUBLING(1), DOUBLING(2), DOUBLING(3), DOUBLING(4), DOUBLING(5), DOUBLING(6), DOUBLING(7),
 };
 
 /*
@@ -26,7 +26,9 @@ const uint32_t _ward_class_size[WARD_CLASS_COUNT] = {
  */
 const uint8_t _ward_class_slices[WARD_CLASS_COUNT] = {
     1, 1, 1, 1, 1, 1, 1, 1, /* 16 .. 128 */
-    1, 1, 1, 1, 1, 1, 1, 1, /* 160 .. 512 */
+    1, 1, 1, 1, 1, 1, 1, 1, /* 144 .. 256 */
+    1, 1, 1, 1, 1, 1, 1, 1, /* 272 .. 384 */
+    1, 1, 1, 1, 1, 1, 1, 1, /* 400 .. 512 */
     1, 1, 1, 1, 1, 1, 1, 1, /* 640 .. 2048 */
     1, 1, 1, 1, 1, 1, 1, 1, /* 2560 .. 8192 */
     3, 3, 2, 1,             /* 10240 .. 16384 */
@@ -35,9 +37,11 @@ const uint8_t _ward_class_slices[WARD_CLASS_COUNT] = {
     5, 6, 7, 8,             /* 81920 .. 131072 */
 };
 
-_Static_assert(SMALL_STEP(7) == 128, "small steps end at 128");
+_Static_assert(STEP(31) == 512, "16-byte steps end at 512");
+_Static_assert(WARD_CLASS_COUNT <= 64, "a 64-bit mask has a bit per class (remote_classes)");
+_Static_assert(WARD_CLASS_COUNT <= WARD_STATS_CLASSES, "ward_stats_t has an entry per class");
 _Static_assert((size_t)8 * WARD_SLICE_SIZE <= ((size_t)1 << 19), "page offsets stay below 2^19 (see reciprocals)");
-_Static_assert((1u << (8 + 9)) == WARD_SMALL_MAX, "the last class is WARD_SMALL_MAX");
+_Static_assert((1u << (10 + 7)) == WARD_SMALL_MAX, "the last class is WARD_SMALL_MAX");
 
 uint64_t _ward_class_reciprocal[WARD_CLASS_COUNT];
 uint8_t _ward_class_of[WARD_CLASS_TABLE_MAX / 16 + 1];
@@ -48,6 +52,9 @@ void _ward_size_classes_init(void)
     for (unsigned k = 0; k <= WARD_CLASS_TABLE_MAX / 16; k++)
         _ward_class_of[k] = (uint8_t)_ward_size_class_by_rule((size_t)k * 16);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        ward_check_cheap(_ward_class_slices[c] != 0 && _ward_size_class_by_rule(_ward_class_size[c]) == c &&
+                             (c == 0 || _ward_class_size[c] > _ward_class_size[c - 1]),
+                         "size class table");
         _ward_class_reciprocal[c] = ((uint64_t)1 << WARD_RECIPROCAL_SHIFT) / _ward_class_size[c] + 1;
         _ward_class_capacity[c] = (uint32_t)(_ward_class_slices[c] * WARD_SLICE_SIZE / _ward_class_size[c]);
     }

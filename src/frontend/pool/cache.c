@@ -22,8 +22,11 @@
 #include "frontend/pool/pool.h"
 
 #define SLOTS 8
-#define SLOT_CAPACITY 64
-#define BATCH (SLOT_CAPACITY / 2)
+/* A batch fills one cache line of chunk state bytes; a slot holds two, so
+ * that a thread alternating runs of up to BATCH gets and puts never takes
+ * the pool's lock. */
+#define BATCH 64
+#define SLOT_CAPACITY (2 * BATCH)
 
 /*
  * Invariant: count <= SLOT_CAPACITY; items[0..count) are FREE buffers of

@@ -10,6 +10,7 @@
  * division by the stride: never by a search.
  */
 #include <errno.h>
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,9 +19,14 @@
 
 static atomic_uint_least64_t next_serial = 1;
 
-/* WARD_DEBUG=1 in the environment, read once. */
-static bool debug_from_environment(void)
+/* Debug mode: the option WARD_OPTION_DEBUG (set through ward_option_set,
+ * or from WARD_DEBUG by the option table once the core has started), or
+ * WARD_DEBUG=1 read here once, for pools made before the core started
+ * (a pool in caller memory may be the first thing a program makes). */
+static bool debug_mode(void)
 {
+    if (ward_option_get(WARD_OPTION_DEBUG) == 1)
+        return true;
     static atomic_int cached = -1;
     int value = atomic_load_explicit(&cached, memory_order_relaxed);
     if (value < 0) {
@@ -224,7 +230,7 @@ static bool pool_setup(ward_pool_t *pool, size_t block_size, size_t alignment, u
     pool->block_size = block_size;
     pool->alignment = alignment < POOL_DEFAULT_ALIGNMENT ? POOL_DEFAULT_ALIGNMENT : alignment;
     pool->flags = flags;
-    pool->debug = (flags & WARD_POOL_DEBUG) || debug_from_environment();
+    pool->debug = (flags & WARD_POOL_DEBUG) || debug_mode();
     size_t payload = block_size + (pool->debug ? POOL_CANARY_BYTES : 0);
     if (payload < block_size || payload > SIZE_MAX / 4 - pool->alignment)
         return false;
@@ -278,7 +284,8 @@ ward_pool_t *ward_pool_new_ex(const ward_pool_config_t *config)
         return NULL;
     }
     if (pool->single_chunk) {
-        pool_chunk_t *chunk = ward_aligned_alloc(pool->alignment, wanted);
+        size_t chunk_alignment = pool->alignment > alignof(pool_chunk_t) ? pool->alignment : alignof(pool_chunk_t);
+        pool_chunk_t *chunk = ward_aligned_alloc(chunk_alignment, wanted);
         if (!chunk) {
             pthread_mutex_destroy(&pool->lock);
             ward_free(pool);
@@ -317,7 +324,7 @@ ward_pool_t *ward_pool_init(void *mem, size_t size, size_t block_size, unsigned 
         errno = EINVAL;
         return NULL;
     }
-    uintptr_t chunk_at = WARD_ALIGN_UP((uintptr_t)mem + sizeof *pool, 16);
+    uintptr_t chunk_at = WARD_ALIGN_UP((uintptr_t)mem + sizeof *pool, alignof(pool_chunk_t));
     size_t room = size - (size_t)(chunk_at - (uintptr_t)mem);
     size_t capacity = chunk_at < (uintptr_t)mem + size
                           ? chunk_capacity_for(chunk_at, room, pool->stride, pool->alignment)
@@ -340,6 +347,34 @@ ward_pool_t *ward_pool_init(void *mem, size_t size, size_t block_size, unsigned 
 
 /* ---- get and put ----------------------------------------------------------------------- */
 
+/* Marks p held (it has just left the free list or a cache). */
+static void mark_held(ward_pool_t *pool, void *p)
+{
+    size_t index;
+    pool_chunk_t *chunk = locate(pool, p, &index);
+    atomic_store_explicit(&chunk->state[index], POOL_STATE_HELD, memory_order_relaxed);
+    if (pool->debug)
+        canary_write(pool, p);
+}
+
+/* Marks p free, or stops the program if it is not a held buffer of pool. */
+static void mark_free(ward_pool_t *pool, void *p)
+{
+    size_t index;
+    pool_chunk_t *chunk = locate(pool, p, &index);
+    /* An exchange, so that two racing puts of one buffer cannot both pass. */
+    if (atomic_exchange_explicit(&chunk->state[index], POOL_STATE_FREE, memory_order_relaxed) != POOL_STATE_HELD)
+        misuse("pool: double put", p, pool);
+    if (pool->debug && !canary_intact(pool, p))
+        misuse("pool: canary overwritten (buffer overflow)", p, pool);
+}
+
+/*
+ * A pool without caches changes a buffer's state and its list under the
+ * lock together, so its counts are exact at every moment the lock is free
+ * (and in a child forked at any moment).  A cached pool does so only in the
+ * calling thread's own cache.
+ */
 void *ward_pool_get(ward_pool_t *pool, size_t n)
 {
     if (!pool) {
@@ -351,25 +386,19 @@ void *ward_pool_get(ward_pool_t *pool, size_t n)
         errno = EINVAL;
         return NULL;
     }
-    void *p;
+    void *p = NULL;
     if (pool->cached) {
         p = _ward_pool_cache_get(pool);
-    } else {
-        pthread_mutex_lock(&pool->lock);
-        size_t got = _ward_pool_take_locked(pool, &p, 1);
-        pthread_mutex_unlock(&pool->lock);
-        if (!got) {
-            errno = ENOMEM;
-            p = NULL;
-        }
+        if (p)
+            mark_held(pool, p);
+        return p;
     }
+    pthread_mutex_lock(&pool->lock);
+    if (_ward_pool_take_locked(pool, &p, 1))
+        mark_held(pool, p);
+    pthread_mutex_unlock(&pool->lock);
     if (!p)
-        return NULL;
-    size_t index;
-    pool_chunk_t *chunk = locate(pool, p, &index);
-    atomic_store_explicit(&chunk->state[index], POOL_STATE_HELD, memory_order_relaxed);
-    if (pool->debug)
-        canary_write(pool, p);
+        errno = ENOMEM;
     return p;
 }
 
@@ -380,20 +409,15 @@ void ward_pool_put(ward_pool_t *pool, void *p)
     if (!pool)
         _ward_fatal("pool: put with a NULL pool", p, 0);
     check_handle(pool);
-    size_t index;
-    pool_chunk_t *chunk = locate(pool, p, &index);
-    /* An exchange, so that two racing puts of one buffer cannot both pass. */
-    if (atomic_exchange_explicit(&chunk->state[index], POOL_STATE_FREE, memory_order_relaxed) != POOL_STATE_HELD)
-        misuse("pool: double put", p, pool);
-    if (pool->debug && !canary_intact(pool, p))
-        misuse("pool: canary overwritten (buffer overflow)", p, pool);
     if (pool->cached) {
+        mark_free(pool, p);
         _ward_pool_cache_put(pool, p);
-    } else {
-        pthread_mutex_lock(&pool->lock);
-        _ward_pool_give_locked(pool, &p, 1);
-        pthread_mutex_unlock(&pool->lock);
+        return;
     }
+    pthread_mutex_lock(&pool->lock);
+    mark_free(pool, p);
+    _ward_pool_give_locked(pool, &p, 1);
+    pthread_mutex_unlock(&pool->lock);
 }
 
 /* ---- inspection --------------------------------------------------------------------- */

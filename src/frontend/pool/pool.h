@@ -45,7 +45,10 @@ typedef struct pool_chunk_s {
     char *first;               /* buffer 0, aligned to the pool's alignment */
     size_t capacity;           /* buffers in this chunk */
     atomic_size_t carved;      /* buffers [0, carved) have been handed out at least once */
-    atomic_uchar state[];      /* POOL_STATE_* of each buffer */
+    /* POOL_STATE_* of each buffer.  Aligned to a cache line, so that the
+     * states of one thread's batch (carved together) do not share a line
+     * with the header or, mostly, with another thread's batch. */
+    _Alignas(64) atomic_uchar state[];
 } pool_chunk_t;
 
 /*
