@@ -96,10 +96,11 @@ static void segment_release(ward_segment_t *seg)
     _ward_committed_add(-(int64_t)metadata_bytes);
 }
 
-/* Decommits every dirty slice of seg, run by run. (lock) */
-static void segment_decommit_dirty(ward_segment_t *seg)
+/* Decommits the dirty slices of seg in `which`, run by run. (lock) */
+static void segment_decommit(ward_segment_t *seg, uint64_t which)
 {
-    uint64_t dirty = seg->dirty_mask;
+    uint64_t dirty = which & seg->dirty_mask;
+    seg->dirty_mask &= ~dirty;
     while (dirty) {
         unsigned first = (unsigned)__builtin_ctzll(dirty);
         uint64_t clean_above = ~(dirty >> first);
@@ -108,7 +109,18 @@ static void segment_decommit_dirty(ward_segment_t *seg)
         _ward_committed_add(-(int64_t)((size_t)count * WARD_SLICE_SIZE));
         dirty &= ~run_mask(first, count);
     }
-    seg->dirty_mask = 0;
+}
+
+/* The dirty slices of seg whose delay has passed. (lock) */
+static uint64_t slices_due(const ward_segment_t *seg, uint64_t now, uint64_t delay)
+{
+    uint64_t due = 0;
+    for (uint64_t dirty = seg->dirty_mask; dirty; dirty &= dirty - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(dirty);
+        if (now - seg->dirty_time[i] >= delay)
+            due |= (uint64_t)1 << i;
+    }
+    return due;
 }
 
 static void purge_locked(uint64_t now, bool force)
@@ -118,8 +130,8 @@ static void purge_locked(uint64_t now, bool force)
     last_purge_ns = now;
     for (ward_segment_t *seg = all_segments, *next; seg; seg = next) {
         next = seg->next;
-        if (seg->dirty_mask && (force || now - seg->dirty_since >= delay))
-            segment_decommit_dirty(seg);
+        if (seg->dirty_mask)
+            segment_decommit(seg, force ? seg->dirty_mask : slices_due(seg, now, delay));
         if (seg->free_mask == USER_SLICES && seg->dirty_mask == 0) {
             /* Keep one empty segment mapped (only its header is resident)
              * so that a program hovering at a boundary does not remap. */
@@ -194,8 +206,9 @@ void _ward_span_free(ward_page_t *page)
     _ward_page_set_owner(page, NULL, memory_order_relaxed);
     seg->free_mask |= run;
     seg->in_use_slices -= page->slice_count;
-    if (seg->dirty_mask == 0)
-        seg->dirty_since = _ward_os_now_ns();
+    uint64_t now = _ward_os_now_ns();
+    for (unsigned i = 0; i < page->slice_count; i++)
+        seg->dirty_time[first + i] = now;
     seg->dirty_mask |= run;
     if (ward_option(WARD_OPTION_DECAY_MS) == 0)
         purge_locked(_ward_os_now_ns(), false);

@@ -31,7 +31,7 @@ typedef enum ward_segment_kind_e {
  *   (segment lock) bit i of free_mask <=> slice i belongs to no span
  *          (bit 0, the metadata slice, is never set);
  *   (segment lock) dirty_mask is a subset of free_mask: free slices that
- *          may be resident; dirty_since is when the oldest became dirty;
+ *          may be resident; dirty_time[i] is when slice i became dirty;
  *   slice_first[i] is the first slice of the span holding slice i, and
  *          pages[slice_first[i]] describes that span;
  *   slice_class[i] is the size class of the span holding slice i, or
@@ -51,7 +51,7 @@ typedef struct ward_segment_s {
     uint32_t in_use_slices;
     uint64_t free_mask;
     uint64_t dirty_mask;
-    uint64_t dirty_since;
+    uint64_t dirty_time[WARD_SLICES_PER_SEGMENT]; /* (segment lock) */
     struct ward_segment_s *next, *prev; /* the list of all sliced segments */
     ward_page_t pages[WARD_SLICES_PER_SEGMENT];
     uint64_t bits[WARD_SLICES_PER_SEGMENT * WARD_BITMAP_WORDS_PER_SLICE]; /* see page.h */
