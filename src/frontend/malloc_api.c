@@ -54,13 +54,9 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
         /* Only the owner may read the bitmap; others learn of a freed block
          * when the owner collects. */
         ward_heap_t *owner = _ward_page_owner(page, memory_order_relaxed);
-        if (owner == _ward_tls_heap) {
-            ward_bit_t bit = _ward_page_bit(page, p);
-            if (!(*bit.word & bit.mask))
-                _ward_fatal_op(operation, "double free", p, page->block_size);
-            if ((uintptr_t)((ward_block_t *)p)->next == _ward_free_tag(p))
-                _ward_heap_check_cached(owner, page->class_index, (void *)p, operation);
-        }
+        ward_bit_t bit = _ward_page_bit(page, p);
+        if (owner == _ward_tls_heap && !(*bit.word & bit.mask))
+            _ward_fatal_op(operation, "double free", p, page->block_size);
         info->kind = BLOCK_SMALL;
         info->usable = page->block_size;
         return;
@@ -102,8 +98,10 @@ WARD_API void *ward_malloc(size_t n)
         ward_free_cache_t *fc = &h->cache[c];
         uint32_t cached = fc->count;
         if (WARD_LIKELY(cached != 0)) {
+            void *p = fc->items[cached - 1];
             ward_owned_store(fc->count, cached - 1);
-            return _ward_cache_handout(fc->items[cached - 1]);
+            _ward_mark_allocated(p);
+            return p;
         }
         ward_page_t *page = h->direct[c];
         if (WARD_LIKELY(page->free != NULL)) {
@@ -186,11 +184,7 @@ WARD_API void ward_free(void *p)
         ward_bit_t bit = _ward_segment_bit(seg, p);
         if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
             free_invalid_small(p, c);
-        ward_block_t *b = p;
-        uintptr_t tag = _ward_free_tag(p);
-        if (WARD_UNLIKELY((uintptr_t)b->next == tag))
-            _ward_heap_check_cached(h, c, p, "free");
-        b->next = (ward_block_t *)tag;
+        *bit.word &= ~bit.mask;
         ward_free_cache_t *fc = &h->cache[c];
         uint32_t cached = fc->count;
         if (WARD_UNLIKELY(cached >= fc->limit)) {

@@ -14,7 +14,6 @@
 
 ward_page_t _ward_page_empty; /* free == NULL: every pop from it takes the slow path */
 ward_heap_t _ward_heap_abandoned;
-uintptr_t _ward_free_tag_secret;
 __thread ward_heap_t *_ward_tls_heap __attribute__((tls_model("initial-exec")));
 /* Set once the thread's heap was handed back at thread exit; later
  * allocations of that thread (other keys' destructors) use the fallback. */
@@ -129,8 +128,6 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
         void *p = items[i];
         ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
         ward_page_t *page = _ward_segment_page_of(seg, p);
-        ward_bit_t bit = _ward_page_bit(page, p);
-        *bit.word &= ~bit.mask;
         ward_block_t *b = p;
         b->next = page->free;
         page->free = b;
@@ -141,13 +138,6 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
     memmove(items, items + count, (h->cache[c].count - count) * sizeof(void *));
     ward_owned_add(h->drained[c], count);
     ward_owned_store(h->cache[c].count, h->cache[c].count - count);
-}
-
-void _ward_heap_check_cached(ward_heap_t *h, unsigned c, void *p, const char *operation)
-{
-    for (uint32_t i = 0; i < h->cache[c].count; i++)
-        if (h->cache[c].items[i] == p)
-            _ward_fatal_op(operation, "double free", p, _ward_class_size[c]);
 }
 
 void _ward_heap_cache_overflow(ward_heap_t *h, unsigned c, void *p)
@@ -265,7 +255,9 @@ void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
     collect_inbox(h);
     if (h->cache[c].count) { /* the inbox may have refilled it */
         ward_owned_store(h->cache[c].count, h->cache[c].count - 1);
-        return _ward_cache_handout(h->cache[c].items[h->cache[c].count]);
+        void *p = h->cache[c].items[h->cache[c].count];
+        _ward_mark_allocated(p);
+        return p;
     }
     uint64_t bit = (uint64_t)1 << c;
     if (atomic_load_explicit(&h->remote_classes, memory_order_seq_cst) & bit) {
@@ -339,11 +331,11 @@ static ward_page_t *page_of_block(void *p)
     return _ward_segment_page_of(seg, p);
 }
 
-/* Hands each block of an inbox chain to its own page's thread_free. */
+/* Hands each block of a chain to its own page's thread_free. */
 static void forward_to_pages(ward_block_t *b)
 {
     while (b) {
-        ward_block_t *next = b->inbox_next;
+        ward_block_t *next = b->next;
         push_remote_chain(page_of_block(b), b, b);
         b = next;
     }
@@ -359,11 +351,11 @@ static void push_inbox(ward_heap_t *owner, ward_block_t *first, ward_block_t *la
     ward_block_t *head = atomic_load_explicit(&owner->inbox, memory_order_relaxed);
     do {
         if (head == WARD_INBOX_CLOSED) {
-            last->inbox_next = NULL;
+            last->next = NULL;
             forward_to_pages(first);
             return;
         }
-        last->inbox_next = head;
+        last->next = head;
     } while (!atomic_compare_exchange_weak_explicit(&owner->inbox, &head, first, memory_order_release,
                                                     memory_order_relaxed));
 }
@@ -399,18 +391,14 @@ void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
 static void drain_inbox(ward_heap_t *h, ward_block_t *b)
 {
     while (b) {
-        ward_block_t *next = b->inbox_next;
+        ward_block_t *next = b->next;
         ward_page_t *page = page_of_block(b);
         if (_ward_page_owner(page, memory_order_acquire) != h) {
             push_remote_chain(page, b, b);
         } else {
-            /* Freed twice: remotely twice (bit already cleared by the
-             * first), or also by the owner (still in its free cache). */
             ward_bit_t bit = _ward_page_bit(page, b);
             if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
                 _ward_fatal("free: double free", b, page->block_size);
-            if (WARD_UNLIKELY((uintptr_t)b->next == _ward_free_tag(b)))
-                _ward_heap_check_cached(h, page->class_index, b, "free");
             *bit.word &= ~bit.mask;
             b->next = page->free;
             page->free = b;
@@ -484,7 +472,9 @@ WARD_INLINE void *alloc_class(ward_heap_t *h, unsigned c)
 {
     if (h->cache[c].count) {
         ward_owned_store(h->cache[c].count, h->cache[c].count - 1);
-        return _ward_cache_handout(h->cache[c].items[h->cache[c].count]);
+        void *p = h->cache[c].items[h->cache[c].count];
+        _ward_mark_allocated(p);
+        return p;
     }
     ward_page_t *page = h->direct[c];
     if (WARD_LIKELY(page->free != NULL)) {
@@ -708,7 +698,6 @@ static void fork_child(void)
 static void core_init(void)
 {
     _ward_os_init();
-    _ward_free_tag_secret = (uintptr_t)_ward_os_random64() | 1;
     _ward_size_classes_init();
     _ward_options_init();
     _ward_segments_init();

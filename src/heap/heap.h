@@ -36,15 +36,13 @@ typedef struct ward_page_queue_s {
 /*
  * Free caches, one per class: blocks the owner freed, handed out again
  * last-in first-out before any page is looked at.  Freeing into a cache
- * touches neither the page descriptor nor the bitmap (it reads the bit);
- * the block's first word takes its free tag, so a double free is still
- * caught on the spot (page.h).
+ * touches neither the block nor its page descriptor; only the allocation
+ * bit is cleared at once, so a double free is still caught on the spot.
  */
 #define WARD_FREE_CACHE_MAX 63
 
 /* Invariant: count <= limit <= WARD_FREE_CACHE_MAX; items[0 .. count) are
- * blocks of the class on pages the heap owns, bits set, first word their
- * free tag, oldest first.
+ * blocks of the class on pages the heap owns, bits clear, oldest first.
  * 512 bytes, so a class's cache is found with a shift. */
 typedef struct ward_free_cache_s {
     uint32_t count;
@@ -129,18 +127,13 @@ WARD_HIDDEN void _ward_heap_page_freed(ward_heap_t *heap, ward_page_t *page);
  * then caches p and counts its free (as the fast path does). */
 WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *p);
 
-/* A block leaves a free cache: its tag goes (so that the program's next
- * free of it does not look like a second one). */
-WARD_INLINE void *_ward_cache_handout(void *p)
+/* Sets the allocation bit of p, a small block coming out of a free cache. */
+WARD_INLINE void _ward_mark_allocated(void *p)
 {
-    ((ward_block_t *)p)->next = NULL;
-    return p;
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    ward_bit_t bit = _ward_segment_bit(seg, p);
+    *bit.word |= bit.mask;
 }
-
-/* p, a block of class c owned by heap, carries its free tag: stops the
- * program if p is in the class's free cache (a double free); otherwise the
- * tag was the program's own data and nothing happens. */
-WARD_HIDDEN void _ward_heap_check_cached(ward_heap_t *heap, unsigned c, void *p, const char *operation);
 
 /* A free by a thread that does not own the page; heap is the freeing
  * thread's heap (NULL if it has none). */

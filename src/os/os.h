@@ -61,9 +61,6 @@ WARD_HIDDEN size_t _ward_os_rss_now(void);
 /* Highest resident set size of this process so far, in bytes (0 if unknown). */
 WARD_HIDDEN size_t _ward_os_rss_peak(void);
 
-/* 64 random bits from the kernel (or, failing that, from time and ASLR). */
-WARD_HIDDEN uint64_t _ward_os_random64(void);
-
 /* The process id (cached system call is not trusted across fork). */
 WARD_HIDDEN long _ward_os_getpid(void);
 

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,14 +129,6 @@ size_t _ward_os_rss_peak(void)
     if (getrusage(RUSAGE_SELF, &ru) != 0)
         return 0;
     return (size_t)ru.ru_maxrss * 1024;
-}
-
-uint64_t _ward_os_random64(void)
-{
-    uint64_t value = 0;
-    if (getrandom(&value, sizeof value, GRND_NONBLOCK) != (ssize_t)sizeof value)
-        value = _ward_os_now_ns() ^ ((uint64_t)(uintptr_t)&value << 17) ^ (uint64_t)(uintptr_t)&os_page_size;
-    return value;
 }
 
 long _ward_os_getpid(void) { return (long)getpid(); }

@@ -9,14 +9,8 @@
  *
  * The allocation bitmap (out of band, in the segment's metadata slice) has
  * one bit per 16-byte granule of the segment; a block's bit is the bit of
- * its first granule, set while the block is off its page's free list
- * (handed out, or waiting in the owner's free cache).  Finding it takes
- * shifts and masks of the address only, no division.
- *
- * A block waiting in its owner's free cache carries a tag in its first word
- * (its address mixed with a per-process secret): a second free of it finds
- * the tag and confirms by looking in the cache.  Blocks sent to an owner's
- * inbox are linked through their second word, so the tag survives.  It makes double-free
+ * its first granule, set while the block is handed out.  Finding it takes
+ * shifts and masks of the address only, no division.  It makes double-free
  * and invalid-free detection exact: the owner's free tests and clears the
  * bit at once; a remote free is checked when the owner collects it, so a
  * block freed twice is caught at the second collection (or at the owner's
@@ -33,13 +27,8 @@
 #include "support/fatal.h"
 
 typedef struct ward_block_s {
-    struct ward_block_s *next;       /* on a page's free or thread_free list */
-    struct ward_block_s *inbox_next; /* on a heap's inbox */
+    struct ward_block_s *next;
 } ward_block_t;
-
-/* The first word of a block waiting in its owner's free cache. */
-WARD_HIDDEN extern uintptr_t _ward_free_tag_secret;
-WARD_INLINE uintptr_t _ward_free_tag(const void *p) { return (uintptr_t)p ^ _ward_free_tag_secret; }
 
 typedef enum ward_page_kind_e {
     WARD_PAGE_UNUSED = 0, /* slices free, or interior slices of a run */
@@ -54,9 +43,9 @@ struct ward_heap_s;
  * Invariants of a small page owned by a heap (kind == WARD_PAGE_SMALL):
  *   block i lies at start + i * block_size, 0 <= i < capacity;
  *   blocks [reserved, capacity) have never been handed out (not touched);
- *   used == blocks not on `free`: handed out, waiting in the owner's free
- *          cache, or on thread_free / an inbox not yet collected (all with
- *          their bit set);
+ *   used == blocks not on `free`: handed out (bit set), waiting in the
+ *          owner's free cache (bit clear), or on thread_free (bit set,
+ *          not yet collected);
  *   every block on `free` has its bit clear and index < reserved;
  *   the page is in its heap's full queue iff in_full.
  * The owning heap is kept in the segment header (owner[] in segment.h),
