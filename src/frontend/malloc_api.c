@@ -140,9 +140,11 @@ static WARD_NOINLINE __attribute__((noreturn)) void free_invalid_small(void *p, 
     _ward_fatal_op("free", block_start ? "double free" : "interior pointer", p, _ward_class_size[c]);
 }
 
-/* Huge and large blocks, and pointers ward does not own. */
+/* NULL, huge and large blocks, and pointers ward does not own. */
 static WARD_NOINLINE void free_not_small(void *p)
 {
+    if (p == NULL)
+        return;
     unsigned map = _ward_segmap_byte(p);
     if (map == 0)
         _ward_fatal_op("free", _ward_huge_recently_freed(p) ? "double free" : "pointer not allocated by ward", p, 0);
@@ -164,8 +166,8 @@ static WARD_NOINLINE void free_not_small(void *p)
  */
 WARD_API void ward_free(void *p)
 {
-    if (p == NULL)
-        return;
+    /* NULL is not in a ward segment either: it is told apart off the fast
+     * path. */
     if (WARD_UNLIKELY(_ward_segmap_byte(p) != WARD_SEGMAP_SLICED)) {
         free_not_small(p);
         return;
@@ -357,6 +359,14 @@ WARD_API void ward_heap_destroy(ward_heap_t *heap)
 WARD_API void ward_collect(bool force) { _ward_heaps_collect(force); }
 
 WARD_API const char *ward_version(void) { return "ward 0.1.0"; }
+
+#if defined(WARD_OVERRIDE)
+/* malloc and free are the hottest names: aliases of the functions
+ * themselves, so a program's call lands here with no extra jump.  The other
+ * standard names are in override.c. */
+extern __typeof(ward_malloc) malloc __attribute__((alias("ward_malloc"), visibility("default")));
+extern __typeof(ward_free) free __attribute__((alias("ward_free"), visibility("default")));
+#endif
 
 /* Hidden aliases: the standard names in override.c jump straight here
  * instead of through the PLT. */

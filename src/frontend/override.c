@@ -17,8 +17,8 @@
 
 #define WARD_EXPORT __attribute__((visibility("default")))
 
-WARD_EXPORT void *malloc(size_t n) { return _ward_malloc(n); }
-WARD_EXPORT void free(void *p) { _ward_free(p); }
+/* malloc and free are aliases defined beside ward_malloc and ward_free
+ * (malloc_api.c). */
 WARD_EXPORT void *calloc(size_t count, size_t size) { return _ward_calloc(count, size); }
 WARD_EXPORT void *realloc(void *p, size_t n) { return _ward_realloc(p, n); }
 WARD_EXPORT void *reallocarray(void *p, size_t count, size_t size) { return _ward_reallocarray(p, count, size); }
