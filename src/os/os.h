@@ -49,26 +49,14 @@ WARD_HIDDEN bool _ward_os_remap_in_place(void *p, size_t old_size, size_t new_si
  */
 WARD_HIDDEN bool _ward_os_remap_to(void *p, size_t old_size, size_t new_size, void *target);
 
-/* Makes [p, p+size) inaccessible (guard) or accessible again. */
-WARD_HIDDEN bool _ward_os_protect(void *p, size_t size, bool accessible);
-
 /* Monotonic time in nanoseconds. */
 WARD_HIDDEN uint64_t _ward_os_now_ns(void);
-
-/* Resident set size of this process now, in bytes (0 if unknown). */
-WARD_HIDDEN size_t _ward_os_rss_now(void);
 
 /* Highest resident set size of this process so far, in bytes (0 if unknown). */
 WARD_HIDDEN size_t _ward_os_rss_peak(void);
 
 /* The process id (cached system call is not trusted across fork). */
 WARD_HIDDEN long _ward_os_getpid(void);
-
-/* Hint to the CPU inside a spin-wait loop. */
-WARD_HIDDEN void _ward_os_cpu_relax(void);
-
-/* Gives up the CPU (for locks that spun too long). */
-WARD_HIDDEN void _ward_os_yield(void);
 
 /* Writes n bytes to stderr with write(2); never allocates. */
 WARD_HIDDEN void _ward_os_write_stderr(const char *s, size_t n);

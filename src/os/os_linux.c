@@ -1,15 +1,13 @@
 /*
- * os_linux.c - the OS layer for Linux (x86-64 and aarch64).  The only file
- * with system calls and the only one with architecture-specific code.
+ * os_linux.c - the OS layer for Linux (x86-64 and aarch64): the only file
+ * with system calls.  Nothing here depends on the architecture.
  */
 #include "os/os.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -88,39 +86,11 @@ bool _ward_os_remap_to(void *p, size_t old_size, size_t new_size, void *target)
     return mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target) != MAP_FAILED;
 }
 
-bool _ward_os_protect(void *p, size_t size, bool accessible)
-{
-    return mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
-}
-
 uint64_t _ward_os_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-size_t _ward_os_rss_now(void)
-{
-    /* /proc/self/statm: "size resident shared ..." in pages. */
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    char text[128];
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    text[n] = '\0';
-    const char *s = text;
-    while (*s && *s != ' ')
-        s++;
-    size_t pages = 0;
-    while (*s == ' ')
-        s++;
-    while (*s >= '0' && *s <= '9')
-        pages = pages * 10 + (size_t)(*s++ - '0');
-    return pages * os_page_size;
 }
 
 size_t _ward_os_rss_peak(void)
@@ -132,19 +102,6 @@ size_t _ward_os_rss_peak(void)
 }
 
 long _ward_os_getpid(void) { return (long)getpid(); }
-
-void _ward_os_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#else
-    __asm__ __volatile__("" ::: "memory");
-#endif
-}
-
-void _ward_os_yield(void) { sched_yield(); }
 
 void _ward_os_write_fd(int fd, const char *s, size_t n)
 {

@@ -119,15 +119,4 @@ WARD_HIDDEN bool _ward_page_extend(ward_page_t *page);
  * blocks taken back.  (owner) */
 WARD_HIDDEN uint32_t _ward_page_collect(ward_page_t *page);
 
-/* Pushes p onto the page's thread_free (any thread). */
-WARD_INLINE void _ward_page_push_remote(ward_page_t *page, void *p)
-{
-    ward_block_t *b = p;
-    ward_block_t *head = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
-    do {
-        b->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, b, memory_order_release,
-                                                    memory_order_relaxed));
-}
-
 #endif

@@ -7,10 +7,6 @@
 
 #include "os/os.h"
 
-static _ward_fatal_hook_t fatal_hook;
-
-void _ward_set_fatal_hook(_ward_fatal_hook_t hook) { fatal_hook = hook; }
-
 static void buf_char(ward_buf_t *b, char c)
 {
     if (b->len < b->cap)
@@ -49,25 +45,6 @@ void _ward_buf_hex(ward_buf_t *b, uint64_t v)
         buf_char(b, digits[--n]);
 }
 
-void _ward_buf_bytes(ward_buf_t *b, uint64_t v)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    unsigned u = 0;
-    uint64_t whole = v, tenths = 0;
-    while (whole >= 1024 && u < 4) {
-        tenths = (whole % 1024) * 10 / 1024;
-        whole /= 1024;
-        u++;
-    }
-    _ward_buf_u64(b, whole);
-    if (u > 0) {
-        buf_char(b, '.');
-        buf_char(b, (char)('0' + tenths));
-    }
-    buf_char(b, ' ');
-    _ward_buf_str(b, units[u]);
-}
-
 const char *_ward_buf_finish(ward_buf_t *b)
 {
     if (b->cap == 0)
@@ -84,8 +61,6 @@ static __attribute__((noreturn)) void fatal_emit(ward_buf_t *b)
     const char *msg = _ward_buf_finish(b);
     size_t n = b->len < b->cap ? b->len : b->cap - 1;
     _ward_os_write_stderr(msg, n);
-    if (fatal_hook)
-        fatal_hook(msg);
     _ward_os_abort();
 }
 

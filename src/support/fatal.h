@@ -21,10 +21,6 @@ WARD_HIDDEN __attribute__((noreturn, cold)) void _ward_fatal(const char *error, 
 WARD_HIDDEN __attribute__((noreturn, cold)) void _ward_fatal_op(const char *operation, const char *error,
                                                                 const void *address, size_t size_class);
 
-/* A hook for tests: called with the finished message before abort(). */
-typedef void (*_ward_fatal_hook_t)(const char *message);
-WARD_HIDDEN void _ward_set_fatal_hook(_ward_fatal_hook_t hook);
-
 /*
  * A bounded string builder over a caller buffer (no allocation, no stdio):
  * safe inside malloc, in signal handlers and at exit.
@@ -38,8 +34,6 @@ typedef struct ward_buf_s {
 WARD_HIDDEN void _ward_buf_str(ward_buf_t *b, const char *s);
 WARD_HIDDEN void _ward_buf_u64(ward_buf_t *b, uint64_t v);
 WARD_HIDDEN void _ward_buf_hex(ward_buf_t *b, uint64_t v);
-/* Bytes with a unit: "512 B", "1.5 KiB", "12.0 MiB". */
-WARD_HIDDEN void _ward_buf_bytes(ward_buf_t *b, uint64_t v);
 /* NUL-terminates (cutting if needed) and returns data. */
 WARD_HIDDEN const char *_ward_buf_finish(ward_buf_t *b);
 /* Writes the whole of s to fd with write(2), retrying on EINTR. */
