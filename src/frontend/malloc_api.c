@@ -93,24 +93,8 @@ static WARD_NOINLINE void *malloc_slow(size_t n, size_t alignment)
 WARD_API void *ward_malloc(size_t n)
 {
     ward_heap_t *h = _ward_tls_heap;
-    if (WARD_LIKELY(n <= WARD_SMALL_MAX && h != NULL)) {
-        unsigned c = _ward_size_class(n);
-        ward_free_cache_t *fc = &h->cache[c];
-        uint32_t cached = fc->count;
-        if (WARD_LIKELY(cached != 0)) {
-            void *p = fc->items[cached - 1];
-            ward_owned_store(fc->count, cached - 1);
-            _ward_mark_allocated(p);
-            return p;
-        }
-        ward_page_t *page = h->direct[c];
-        if (WARD_LIKELY(page->free != NULL)) {
-            void *p = _ward_page_pop(page);
-            ward_owned_add(h->page_pops[c], 1);
-            return p;
-        }
-        return _ward_heap_alloc_small_slow(h, c);
-    }
+    if (WARD_LIKELY(n <= WARD_SMALL_MAX && h != NULL))
+        return _ward_heap_alloc_class(h, _ward_size_class(n));
     return malloc_slow(n, 0);
 }
 

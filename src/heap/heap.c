@@ -468,28 +468,11 @@ void _ward_free_large(ward_page_t *page, void *p, const char *operation)
 
 /* --------------------------------------------------------------- allocation */
 
-WARD_INLINE void *alloc_class(ward_heap_t *h, unsigned c)
-{
-    if (h->cache[c].count) {
-        ward_owned_store(h->cache[c].count, h->cache[c].count - 1);
-        void *p = h->cache[c].items[h->cache[c].count];
-        _ward_mark_allocated(p);
-        return p;
-    }
-    ward_page_t *page = h->direct[c];
-    if (WARD_LIKELY(page->free != NULL)) {
-        void *p = _ward_page_pop(page);
-        ward_owned_add(h->page_pops[c], 1);
-        return p;
-    }
-    return _ward_heap_alloc_small_slow(h, c);
-}
-
 void *_ward_heap_alloc(ward_heap_t *h, size_t n, size_t alignment)
 {
     if (alignment <= WARD_MIN_ALIGN) {
         if (n <= WARD_SMALL_MAX)
-            return alloc_class(h, _ward_size_class(n));
+            return _ward_heap_alloc_class(h, _ward_size_class(n));
         if (n <= WARD_LARGE_MAX)
             return alloc_large(h, n);
         return _ward_huge_alloc(n, 0, h);
@@ -503,7 +486,7 @@ void *_ward_heap_alloc(ward_heap_t *h, size_t n, size_t alignment)
             unsigned c = _ward_size_class(m);
             while (_ward_class_size[c] % alignment != 0)
                 c++;
-            return alloc_class(h, c);
+            return _ward_heap_alloc_class(h, c);
         }
         if (n <= WARD_LARGE_MAX)
             return alloc_large(h, n);

@@ -135,6 +135,27 @@ WARD_INLINE void _ward_mark_allocated(void *p)
     *bit.word |= bit.mask;
 }
 
+/* A block of class c: from the class's free cache, else from the page the
+ * heap allocates from, else through the slow path. (owner) */
+WARD_INLINE void *_ward_heap_alloc_class(ward_heap_t *h, unsigned c)
+{
+    ward_free_cache_t *fc = &h->cache[c];
+    uint32_t cached = fc->count;
+    if (WARD_LIKELY(cached != 0)) {
+        void *p = fc->items[cached - 1];
+        ward_owned_store(fc->count, cached - 1);
+        _ward_mark_allocated(p);
+        return p;
+    }
+    ward_page_t *page = h->direct[c];
+    if (WARD_LIKELY(page->free != NULL)) {
+        void *p = _ward_page_pop(page);
+        ward_owned_add(h->page_pops[c], 1);
+        return p;
+    }
+    return _ward_heap_alloc_small_slow(h, c);
+}
+
 /* A free by a thread that does not own the page; heap is the freeing
  * thread's heap (NULL if it has none). */
 WARD_HIDDEN void _ward_free_remote(ward_heap_t *heap, ward_page_t *page, void *p);
