@@ -224,7 +224,9 @@ WARD_API size_t ward_region_min_size(ward_fit_t fit);
  * points to mem.  mem must be aligned to WARD_REGION_ALIGN; size must be at
  * least ward_region_min_size(fit); flags is 0 or WARD_REGION_LOCKED.
  * Returns NULL/EINVAL when mem is NULL or misaligned, size is too small, fit
- * is unknown or flags has an unknown bit.  Writes nothing outside
+ * is unknown or flags has an unknown bit.  Of a piece of memory larger than
+ * 1 TiB only the first TiB is used (add the rest with ward_region_add).
+ * Writes nothing outside
  * [mem, mem + size), now or later.  The caller keeps the memory alive while
  * the region is used; there is nothing to destroy. */
 WARD_API ward_region_t *ward_region_init(void *mem, size_t size, ward_fit_t fit, unsigned flags);
@@ -309,16 +311,20 @@ WARD_API int ward_region_walk(const ward_region_t *region, ward_region_visitor_t
  * buffer of max(n, block size) bytes, ward_pool_put takes it back.  A pool
  * grows by chunks taken from ward's heaps (ward_aligned_alloc) unless it is
  * fixed, or lives in caller memory (ward_pool_init).  Every call is
- * thread-safe; each thread keeps a small cache of buffers per pool so that
- * get and put rarely touch the pool's lock.  A buffer may be put back by
- * any thread.
+ * thread-safe, and a buffer may be put back by any thread.  In a pool that
+ * may grow without limit each thread keeps a small cache of buffers, so
+ * that get and put rarely touch the pool's lock; a thread's cache goes back
+ * to the pool when the thread exits.  A fixed pool, or one with
+ * max_buffers, keeps no thread caches (every free buffer stays available
+ * to every thread) and takes its lock on each call.
  *
  * The pool knows which buffers are held: ward_pool_outstanding counts them,
  * ward_pool_walk lists them, and ward_pool_destroy reports those still held
  * (leaks) on stderr.  Putting a buffer twice, or one the pool never gave,
- * stops the program.  In debug mode (flag WARD_POOL_DEBUG, or WARD_DEBUG=1
- * in the environment, read once) a canary follows every buffer and is
- * checked when the buffer is put back.
+ * stops the program.  In debug mode (flag WARD_POOL_DEBUG, WARD_DEBUG=1 in
+ * the environment, read once, or WARD_OPTION_DEBUG set to 1 before the pool
+ * is made) a canary follows every buffer and is checked when the buffer is
+ * put back.
  * ---------------------------------------------------------------------- */
 
 typedef struct ward_pool_s ward_pool_t;
@@ -363,7 +369,9 @@ WARD_API void *ward_pool_get(ward_pool_t *pool, size_t n);
  * overwritten canary stops the program.  O(1). */
 WARD_API void ward_pool_put(ward_pool_t *pool, void *p);
 
-/* Buffers handed out and not yet put back; 0 for NULL. */
+/* Buffers handed out and not yet put back; 0 for NULL.  Exact when no
+ * other thread is using the pool; it takes the pool's lock and looks at
+ * every thread's cache, so it is meant for checks, not for hot paths. */
 WARD_API size_t ward_pool_outstanding(const ward_pool_t *pool);
 
 /* The pool's block size; 0 for NULL. */

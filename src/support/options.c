@@ -4,6 +4,7 @@
 #include "support/options.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "os/os.h"
@@ -91,15 +92,22 @@ static void check_entry(const char *entry, void *ctx)
     report("unknown option", entry);
 }
 
-void _ward_options_init(void)
+static void read_environment(void)
 {
     for (int i = 0; i < WARD_OPTION_COUNT_; i++)
         _ward_options[i] = option_table[i].default_value;
     _ward_os_env_each("WARD_", check_entry, NULL);
 }
 
+/* Once, whichever comes first: the allocator's start or a call below (so a
+ * value set before the first allocation is not overwritten by it). */
+static pthread_once_t options_once = PTHREAD_ONCE_INIT;
+
+void _ward_options_init(void) { pthread_once(&options_once, read_environment); }
+
 int ward_option_set(ward_option_t option, long value)
 {
+    _ward_options_init();
     if ((unsigned)option >= WARD_OPTION_COUNT_ || value < option_table[option].min ||
         value > option_table[option].max)
         return EINVAL;
@@ -109,6 +117,7 @@ int ward_option_set(ward_option_t option, long value)
 
 long ward_option_get(ward_option_t option)
 {
+    _ward_options_init();
     if ((unsigned)option >= WARD_OPTION_COUNT_)
         return -1;
     return ward_option(option);

@@ -15,6 +15,7 @@ ward_add_test(NAME core_api_realloc SOURCES ${WARD_CORE_DIR}/api_realloc.c LABEL
 ward_add_test(NAME core_api_aligned SOURCES ${WARD_CORE_DIR}/api_aligned.c LABELS api)
 ward_add_test(NAME core_api_heap SOURCES ${WARD_CORE_DIR}/api_heap.c LABELS api threads)
 ward_add_test(NAME core_api_stats SOURCES ${WARD_CORE_DIR}/api_stats.c LABELS api)
+ward_add_test(NAME core_api_options SOURCES ${WARD_CORE_DIR}/api_options.c LABELS api)
 ward_add_test(NAME core_exhaustion SOURCES ${WARD_CORE_DIR}/exhaustion.c LABELS api)
 ward_add_test(NAME core_model SOURCES ${WARD_CORE_DIR}/model.c LABELS api TIMEOUT 300)
 
