@@ -8,18 +8,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "common/check.h"
-#include "ward.h"
+#include "core/stats_helpers.h"
 
-#define KiB ((size_t)1024)
-#define MiB (KiB * 1024)
-
-static ward_stats_t stats_now(void)
-{
-    ward_stats_t stats;
-    CHECK(ward_stats_get(&stats) == 0);
-    return stats;
-}
 
 static size_t size_for(uint64_t random, size_t index)
 {

@@ -8,20 +8,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "common/check.h"
-#include "ward.h"
+#include "core/stats_helpers.h"
 
 extern char **environ;
 
-#define KiB ((size_t)1024)
-#define MiB (KiB * 1024)
-
-static ward_stats_t stats_now(void)
-{
-    ward_stats_t stats;
-    CHECK(ward_stats_get(&stats) == 0);
-    return stats;
-}
 
 static const char *const field_names[] = {
 #define WARD_TEST_FIELD_NAME(name, description) #name,

@@ -15,11 +15,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "common/check.h"
-#include "ward.h"
+#include "core/stats_helpers.h"
 
-#define KiB ((size_t)1024)
-#define MiB (KiB * 1024)
 
 /* Every block starts with a header saying how to check the rest of it. */
 typedef struct block_header_s {
@@ -73,13 +70,6 @@ static size_t stress_size(uint64_t r)
     if (kind < 100)
         return 1 + r % (16 * KiB);
     return 1 + r % 256;
-}
-
-static ward_stats_t stats_now(void)
-{
-    ward_stats_t stats;
-    CHECK(ward_stats_get(&stats) == 0);
-    return stats;
 }
 
 /* ---- exchange ---- */

@@ -314,8 +314,9 @@ static int list_walk(const ward_region_t *region, ward_region_visitor_t visit, v
     return 0;
 }
 
-static const char *list_check_area(const ward_region_t *region, const region_area_t *area, uint64_t totals[5])
+static const char *list_check_area(const ward_region_t *region, region_offset_t at, region_totals_t *totals)
 {
+    const region_area_t *area = region_at(region, at);
     const char *end = (const char *)area + area->size - REGION_HEADER;
     const region_block_t *b = (const region_block_t *)(area + 1);
     uint64_t expected_prev = 0;
@@ -340,14 +341,14 @@ static const char *list_check_area(const ward_region_t *region, const region_are
                 return "two free blocks are adjacent (not merged)";
             if (block_slack(b))
                 return "a free block has slack";
-            totals[3]++;
-            totals[4] += size;
+            totals->free_blocks++;
+            totals->free_bytes += size;
         } else {
             if (block_slack(b) > size - REGION_HEADER)
                 return "a block's slack exceeds its payload";
-            totals[0]++;
-            totals[1] += size;
-            totals[2] += size - REGION_HEADER - block_slack(b);
+            totals->used_blocks++;
+            totals->used_bytes += size;
+            totals->requested_bytes += size - REGION_HEADER - block_slack(b);
         }
         prev_free = block_is_free(b);
         expected_prev = size;
@@ -357,18 +358,11 @@ static const char *list_check_area(const ward_region_t *region, const region_are
 
 static const char *list_check(const ward_region_t *region)
 {
-    uint64_t totals[5] = {0}; /* used blocks, used bytes, requested, free blocks, free bytes */
-    for (region_offset_t a = region->first_area; a; a = ((region_area_t *)region_at(region, a))->next) {
-        const char *problem = list_check_area(region, region_at(region, a), totals);
-        if (problem)
-            return problem;
-    }
-    if (totals[0] != region->used_blocks || totals[1] != region->used_bytes || totals[2] != region->requested_bytes)
-        return "the counters of allocated blocks disagree with the blocks";
-    if (totals[3] != region->free_blocks || totals[4] != region->free_bytes)
-        return "the counters of free blocks disagree with the blocks";
+    const char *problem = _ward_region_check_blocks(region, list_check_area);
+    if (problem)
+        return problem;
     uint64_t indexed = 0;
-    const char *problem = ops_of(region)->check(region, &indexed);
+    problem = ops_of(region)->check(region, &indexed);
     if (problem)
         return problem;
     if (indexed != region->free_blocks)

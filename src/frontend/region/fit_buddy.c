@@ -309,7 +309,7 @@ static int buddy_walk(const ward_region_t *region, ward_region_visitor_t visit, 
     return 0;
 }
 
-static const char *check_area(const ward_region_t *region, region_offset_t a, uint64_t totals[5])
+static const char *check_area(const ward_region_t *region, region_offset_t a, region_totals_t *totals)
 {
     region_area_t *area = region_at(region, a);
     uint64_t usable = usable_of(area);
@@ -329,14 +329,14 @@ static const char *check_area(const ward_region_t *region, region_offset_t a, ui
             const region_block_t *buddy = (const region_block_t *)(base_of(area) + buddy_at);
             if (buddy_at + bytes_of(order) <= usable && (buddy->word & REGION_FREE) && order_of(buddy) == order)
                 return "two free buddies are not merged";
-            totals[3]++;
-            totals[4] += bytes_of(order);
+            totals->free_blocks++;
+            totals->free_bytes += bytes_of(order);
         } else {
             if (requested_of(b) + REGION_HEADER > bytes_of(order))
                 return "a buddy block holds more than it can";
-            totals[0]++;
-            totals[1] += bytes_of(order);
-            totals[2] += requested_of(b);
+            totals->used_blocks++;
+            totals->used_bytes += bytes_of(order);
+            totals->requested_bytes += requested_of(b);
         }
         at += bytes_of(order);
     }
@@ -345,16 +345,9 @@ static const char *check_area(const ward_region_t *region, region_offset_t a, ui
 
 static const char *buddy_check(const ward_region_t *region)
 {
-    uint64_t totals[5] = {0}; /* used blocks, used bytes, requested, free blocks, free bytes */
-    for (region_offset_t a = region->first_area; a; a = ((region_area_t *)region_at(region, a))->next) {
-        const char *problem = check_area(region, a, totals);
-        if (problem)
-            return problem;
-    }
-    if (totals[0] != region->used_blocks || totals[1] != region->used_bytes || totals[2] != region->requested_bytes)
-        return "the counters of allocated blocks disagree with the blocks";
-    if (totals[3] != region->free_blocks || totals[4] != region->free_bytes)
-        return "the counters of free blocks disagree with the blocks";
+    const char *problem = _ward_region_check_blocks(region, check_area);
+    if (problem)
+        return problem;
     const buddy_index_t *index = index_of(region);
     uint64_t listed = 0;
     if (index->nonempty & ((((uint64_t)1 << MIN_ORDER) - 1) | ~(((uint64_t)1 << ORDER_LIMIT) - 1)))
@@ -362,8 +355,7 @@ static const char *buddy_check(const ward_region_t *region)
     for (unsigned order = MIN_ORDER; order < ORDER_LIMIT; order++) {
         if (!index->heads[order] != !(index->nonempty & ((uint64_t)1 << order)))
             return "a buddy bitmap bit disagrees with its list";
-        const char *problem =
-            _ward_region_list_check(region, index->heads[order], false, region->free_blocks, &listed);
+        problem = _ward_region_list_check(region, index->heads[order], false, region->free_blocks, &listed);
         if (problem)
             return problem;
         for (region_offset_t at = index->heads[order]; at; at = region_block(region, at)->next_free)

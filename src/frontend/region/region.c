@@ -320,3 +320,19 @@ int ward_region_walk(const ward_region_t *region, ward_region_visitor_t visit, v
     unlock(region);
     return result;
 }
+
+const char *_ward_region_check_blocks(const ward_region_t *region, region_area_check_t check)
+{
+    region_totals_t totals = {0, 0, 0, 0, 0};
+    for (region_offset_t a = region->first_area; a; a = ((region_area_t *)region_at(region, a))->next) {
+        const char *problem = check(region, a, &totals);
+        if (problem)
+            return problem;
+    }
+    if (totals.used_blocks != region->used_blocks || totals.used_bytes != region->used_bytes ||
+        totals.requested_bytes != region->requested_bytes)
+        return "the counters of allocated blocks disagree with the blocks";
+    if (totals.free_blocks != region->free_blocks || totals.free_bytes != region->free_bytes)
+        return "the counters of free blocks disagree with the blocks";
+    return NULL;
+}

@@ -223,6 +223,19 @@ WARD_HIDDEN const region_policy_t *_ward_region_policy(const ward_region_t *regi
  * pointers from foreign ones.  O(areas). */
 WARD_HIDDEN region_area_t *_ward_region_area_of(const ward_region_t *region, const void *p, uint64_t n);
 
+/* What a consistency check counts while it walks the blocks of the areas. */
+typedef struct region_totals_s {
+    uint64_t used_blocks, used_bytes, requested_bytes, free_blocks, free_bytes;
+} region_totals_t;
+
+/* Checks the blocks of one area (an engine's own layout), adding to totals;
+ * returns the first problem found, or NULL. */
+typedef const char *(*region_area_check_t)(const ward_region_t *region, region_offset_t area, region_totals_t *totals);
+
+/* Runs check over every area, then compares the totals with the region's
+ * counters; returns the first problem found, or NULL. */
+WARD_HIDDEN const char *_ward_region_check_blocks(const ward_region_t *region, region_area_check_t check);
+
 /* Stops the program: misuse of the region at p (block of size bytes, 0 if unknown). */
 WARD_HIDDEN __attribute__((noreturn, cold)) void _ward_region_misuse(const char *error, const void *p, uint64_t size);
 
