@@ -75,9 +75,24 @@ static void queue_remove(ward_page_queue_t *q, ward_page_t *page)
     page->next = page->prev = NULL;
 }
 
+static size_t page_bytes(const ward_page_t *page) { return (size_t)page->slice_count * WARD_SLICE_SIZE; }
+
+static void unspare(ward_heap_t *h, ward_page_t *page)
+{
+    if (page->spare) {
+        page->spare = 0;
+        h->spare_bytes -= page_bytes(page);
+    }
+}
+
+/* The head of avail[c] becomes the page allocations come from (and stops
+ * being a spare). */
 static void direct_update(ward_heap_t *h, unsigned c)
 {
-    h->direct[c] = h->avail[c].head ? h->avail[c].head : &_ward_page_empty;
+    ward_page_t *head = h->avail[c].head;
+    if (head)
+        unspare(h, head);
+    h->direct[c] = head ? head : &_ward_page_empty;
 }
 
 static void collect_inbox(ward_heap_t *h);
@@ -172,6 +187,7 @@ static void cache_drain_all(ward_heap_t *h)
 static void page_retire(ward_heap_t *h, ward_page_t *page)
 {
     unsigned c = page->class_index;
+    unspare(h, page);
     queue_remove(page->in_full ? &h->full[c] : &h->avail[c], page);
     direct_update(h, c);
     atomic_fetch_sub_explicit(&class_pages[c], 1, memory_order_relaxed);
@@ -299,10 +315,17 @@ void _ward_heap_page_freed(ward_heap_t *h, ward_page_t *page)
         queue_push_back(&h->avail[c], page);
         direct_update(h, c);
     }
-    /* An empty page other than the one being allocated from goes back to
-     * the segment (it is decommitted after the decay delay). */
-    if (page->used == 0 && page != h->direct[c])
-        page_retire(h, page);
+    /* An empty page other than the one being allocated from stays as a
+     * spare while the heap's spares fit in WARD_SPARE_BYTES; otherwise it
+     * goes back to the segment (and is decommitted after the decay delay). */
+    if (page->used == 0 && page != h->direct[c] && !page->spare) {
+        if (h->spare_bytes + page_bytes(page) <= WARD_SPARE_BYTES) {
+            page->spare = 1;
+            h->spare_bytes += page_bytes(page);
+        } else {
+            page_retire(h, page);
+        }
+    }
 }
 
 /* Pushes the chain first .. last (linked through next) onto the page's
@@ -580,6 +603,7 @@ static void page_abandon(ward_page_t *page)
 {
     unsigned c = page->class_index;
     page->in_full = 0;
+    page->spare = 0;
     _ward_page_set_owner(page, &_ward_heap_abandoned, memory_order_seq_cst);
     pthread_mutex_lock(&abandoned_lock);
     queue_push_back(&abandoned[c], page);

@@ -51,6 +51,7 @@ typedef struct ward_free_cache_s {
 } ward_free_cache_t;
 _Static_assert(sizeof(ward_free_cache_t) == 512, "a free cache is 512 bytes");
 #define WARD_HEARTBEAT 1024 /* a power of two */
+#define WARD_SPARE_BYTES ((size_t)1 << 20)
 #define WARD_INBOX_CLOSED ((ward_block_t *)1)
 
 typedef enum ward_heap_kind_e {
@@ -85,6 +86,11 @@ struct ward_heap_s {
     ward_free_cache_t cache[WARD_CLASS_COUNT];
     ward_page_queue_t avail[WARD_CLASS_COUNT];
     ward_page_queue_t full[WARD_CLASS_COUNT];
+    /* (owner) bytes of the empty pages kept in the avail queues (flag
+     * `spare`) instead of going back to the segment, so that a program that
+     * fills and empties pages in bursts does not take and return spans each
+     * time; at most WARD_SPARE_BYTES. */
+    size_t spare_bytes;
     pthread_mutex_t lock;                 /* shared heaps only */
     struct ward_heap_s *reg_next, *reg_prev; /* (registry lock) all live heaps */
     /* Fields other threads use, each on a line of its own, last: a reused

@@ -22,6 +22,7 @@ void _ward_page_init_small(ward_page_t *page, unsigned c)
     page->used = 0;
     page->free = NULL;
     page->in_full = 0;
+    page->spare = 0;
     page->next = page->prev = NULL;
     memset(page->bits, 0, (size_t)page->slice_count * WARD_BITMAP_WORDS_PER_SLICE * sizeof(uint64_t));
     atomic_store_explicit(&page->thread_free, NULL, memory_order_relaxed);
@@ -53,6 +54,10 @@ bool _ward_page_extend(ward_page_t *page)
 
 uint32_t _ward_page_collect(ward_page_t *page)
 {
+    /* A plain load first: most pages have nothing waiting, and the exchange
+     * would take the line exclusively for nothing. */
+    if (atomic_load_explicit(&page->thread_free, memory_order_relaxed) == NULL)
+        return 0;
     ward_block_t *b = atomic_exchange_explicit(&page->thread_free, NULL, memory_order_acquire);
     uint32_t count = 0;
     while (b) {

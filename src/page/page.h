@@ -64,6 +64,7 @@ typedef struct ward_page_s {
     uint8_t kind;                     /* ward_page_kind_t */
     uint8_t in_full;                  /* (owner) */
     uint8_t slice_count;              /* slices of the run, on the first slice's descriptor */
+    uint8_t spare;                    /* (owner) empty and kept by its heap (heap.h) */
     char *start;                      /* first byte of the run */
     uint64_t *bits;                   /* the bitmap word of the page's first granule */
     /* Second cache line: what other threads write, so that their frees do
