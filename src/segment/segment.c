@@ -16,6 +16,20 @@
 static pthread_mutex_t segment_lock = PTHREAD_MUTEX_INITIALIZER;
 static ward_segment_t *all_segments; /* (lock) every sliced segment */
 static uint64_t last_purge_ns;       /* (lock) */
+static size_t dirty_slices;          /* (lock) free slices that may be resident, all segments */
+
+/* Dirty memory above max(32 MiB, an eighth of what is committed) is
+ * decommitted at once, oldest segments first, whatever the decay delay: a
+ * program that frees a lot and then goes quiet sees its RSS fall without
+ * waiting for its next allocation, and one that frees and reallocates in
+ * big waves keeps most of its pages resident. */
+static size_t dirty_max_slices(void)
+{
+    size_t floor = (32 * WARD_MiB) / WARD_SLICE_SIZE;
+    int64_t committed = ward_counter_get(committed);
+    size_t eighth = committed > 0 ? (size_t)committed / 8 / WARD_SLICE_SIZE : 0;
+    return eighth > floor ? eighth : floor;
+}
 static size_t metadata_bytes;        /* committed per segment for its header */
 
 void _ward_segments_init(void)
@@ -41,6 +55,15 @@ static int find_run(uint64_t mask, unsigned count)
     for (unsigned i = 1; i < count && starts; i++)
         starts &= mask >> i;
     return starts ? __builtin_ctzll(starts) : -1;
+}
+
+/* The last segment of the list: the oldest (new ones are pushed at the head). */
+static ward_segment_t *all_segments_tail(void)
+{
+    ward_segment_t *s = all_segments;
+    while (s && s->next)
+        s = s->next;
+    return s;
 }
 
 static void list_push(ward_segment_t *seg)
@@ -101,6 +124,7 @@ static void segment_decommit(ward_segment_t *seg, uint64_t which)
 {
     uint64_t dirty = which & seg->dirty_mask;
     seg->dirty_mask &= ~dirty;
+    dirty_slices -= (size_t)__builtin_popcountll(dirty);
     while (dirty) {
         unsigned first = (unsigned)__builtin_ctzll(dirty);
         uint64_t clean_above = ~(dirty >> first);
@@ -155,6 +179,7 @@ static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count
 {
     uint64_t run = run_mask(first, count);
     uint64_t fresh = run & ~seg->dirty_mask;
+    dirty_slices -= (size_t)__builtin_popcountll(run & seg->dirty_mask);
     seg->free_mask &= ~run;
     seg->dirty_mask &= ~run;
     seg->in_use_slices += count;
@@ -210,10 +235,18 @@ void _ward_span_free(ward_page_t *page)
     for (unsigned i = 0; i < page->slice_count; i++)
         seg->dirty_time[first + i] = now;
     seg->dirty_mask |= run;
-    if (ward_option(WARD_OPTION_DECAY_MS) == 0)
-        purge_locked(_ward_os_now_ns(), false);
-    else
+    dirty_slices += page->slice_count;
+    if (ward_option(WARD_OPTION_DECAY_MS) == 0) {
+        purge_locked(now, false);
+    } else if (dirty_slices > dirty_max_slices()) {
+        /* Over the cap: decommit whole segments' dirty slices, from the
+         * list's tail (the oldest segments), down to half the cap. */
+        size_t target = dirty_max_slices() / 2;
+        for (ward_segment_t *s = all_segments_tail(); s && dirty_slices > target; s = s->prev)
+            segment_decommit(s, s->dirty_mask);
+    } else {
         maybe_purge_locked();
+    }
     pthread_mutex_unlock(&segment_lock);
 }
 
