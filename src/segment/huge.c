@@ -75,7 +75,9 @@ void *_ward_huge_alloc(size_t n, size_t alignment, struct ward_heap_s *heap)
         return NULL;
     }
     size_t map_size = WARD_ALIGN_UP(offset + n, page);
-    ward_huge_t *h = _ward_os_map_aligned(map_size, WARD_SEGMENT_SIZE);
+    /* The mapping is aligned to the requested alignment when that is more
+     * than a segment, so that user = start + offset is aligned too. */
+    ward_huge_t *h = _ward_os_map_aligned(map_size, alignment > WARD_SEGMENT_SIZE ? alignment : WARD_SEGMENT_SIZE);
     if (h == NULL)
         return NULL;
     if (!_ward_segmap_add(h, map_size, false)) {

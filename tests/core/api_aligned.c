@@ -135,12 +135,30 @@ static void test_zero_size(void)
     ward_free(out);
 }
 
+/* Alignments above a segment (4 MiB) up to 1 GiB: the block's own mapping
+ * must be aligned to the request, not just to a segment.  Only address
+ * space is reserved for the alignment; a few pages are touched. */
+static void test_alignment_beyond_segment(void)
+{
+    for (size_t alignment = (size_t)8 << 20; alignment <= ((size_t)1 << 30); alignment <<= 1) {
+        unsigned char *p = ward_aligned_alloc(alignment, 100);
+        expect_aligned_block(p, alignment, 100, "ward_aligned_alloc");
+        memset(p, 0x5a, 100);
+        void *q = NULL;
+        CHECK(ward_posix_memalign(&q, alignment, 5000) == 0);
+        expect_aligned_block(q, alignment, 5000, "ward_posix_memalign");
+        ward_free(q);
+        ward_free(p);
+    }
+}
+
 int main(void)
 {
     test_invalid_alignment();
     test_too_large();
     test_zero_size();
     test_every_alignment();
+    test_alignment_beyond_segment();
     test_interleaved();
     puts("ok");
     return 0;
