@@ -268,13 +268,9 @@ void _ward_heap_housekeeping(ward_heap_t *h)
 
 void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
 {
+    /* Entered with the class's free cache empty; the inbox refills pages,
+     * not caches. */
     collect_inbox(h);
-    if (h->cache[c].count) { /* the inbox may have refilled it */
-        ward_owned_store(h->cache[c].count, h->cache[c].count - 1);
-        void *p = h->cache[c].items[h->cache[c].count];
-        _ward_mark_allocated(p);
-        return p;
-    }
     uint64_t bit = (uint64_t)1 << c;
     if (atomic_load_explicit(&h->remote_classes, memory_order_seq_cst) & bit) {
         atomic_fetch_and_explicit(&h->remote_classes, ~bit, memory_order_seq_cst);

@@ -448,3 +448,29 @@ const char *_ward_region_list_check(const ward_region_t *region, region_offset_t
     *count += members;
     return NULL;
 }
+
+/* ---- the unordered single list of best and worst fit ------------------------ */
+
+static region_unordered_index_t *unordered_of(const ward_region_t *region)
+{
+    return (region_unordered_index_t *)region->index;
+}
+
+void _ward_unordered_init(ward_region_t *region) { unordered_of(region)->head = 0; }
+
+region_offset_t _ward_unordered_remove(ward_region_t *region, region_block_t *b)
+{
+    _ward_region_list_unlink(region, &unordered_of(region)->head, b);
+    return REGION_HINT_NONE;
+}
+
+void _ward_unordered_insert(ward_region_t *region, region_block_t *b, region_offset_t hint)
+{
+    (void)hint;
+    _ward_region_list_push(region, &unordered_of(region)->head, b);
+}
+
+const char *_ward_unordered_check(const ward_region_t *region, uint64_t *count)
+{
+    return _ward_region_list_check(region, unordered_of(region)->head, false, region->free_blocks, count);
+}

@@ -249,6 +249,23 @@ WARD_HIDDEN region_offset_t _ward_region_list_unlink(ward_region_t *region, regi
  * after a search from the head when hint is REGION_HINT_NONE. */
 WARD_HIDDEN void _ward_region_list_insert_ordered(ward_region_t *region, region_offset_t *head, region_block_t *b,
                                                   region_offset_t hint);
+/* ---- the index of the policies that scan one unordered list (best, worst) -- */
+
+typedef struct region_unordered_index_s {
+    region_offset_t head; /* free blocks, most recently freed first */
+} region_unordered_index_t;
+
+WARD_INLINE region_offset_t _ward_unordered_head(const ward_region_t *region)
+{
+    return ((const region_unordered_index_t *)region->index)->head;
+}
+/* The init, remove, insert and check operations of such an index; a policy
+ * adds only its find. */
+WARD_HIDDEN void _ward_unordered_init(ward_region_t *region);
+WARD_HIDDEN region_offset_t _ward_unordered_remove(ward_region_t *region, region_block_t *b);
+WARD_HIDDEN void _ward_unordered_insert(ward_region_t *region, region_block_t *b, region_offset_t hint);
+WARD_HIDDEN const char *_ward_unordered_check(const ward_region_t *region, uint64_t *count);
+
 /* Verifies one list: every member a free block inside the region, links
  * that agree both ways, no more than limit members, ascending offsets when
  * ordered.  Adds the members to *count. */
