@@ -63,6 +63,18 @@ WARD_API void *ward_reallocarray(void *p, size_t count, size_t size);
  * second free of the same block stops the program (see the top comment). */
 WARD_API void ward_free(void *p);
 
+/* Frees p, which the caller says is a block of n bytes (C23 free_sized):
+ * n must be the size given to the ward_malloc, ward_calloc or ward_realloc
+ * call that returned p (any size from the block's usable size down to the
+ * least request that could have produced it is accepted).  A size that
+ * cannot belong to the block stops the program like a double free does,
+ * naming the size.  NULL is ignored. */
+WARD_API void ward_free_sized(void *p, size_t n);
+
+/* The same for a block from ward_aligned_alloc(alignment, n) or
+ * ward_posix_memalign (C23 free_aligned_sized). */
+WARD_API void ward_free_aligned_sized(void *p, size_t alignment, size_t n);
+
 /* n bytes aligned to alignment, which must be a power of two (else
  * NULL/EINVAL).  Unlike C11 n need not be a multiple of alignment. */
 WARD_API void *ward_aligned_alloc(size_t alignment, size_t n);

@@ -17,5 +17,7 @@ WARD_HIDDEN extern __typeof(ward_reallocarray) _ward_reallocarray;
 WARD_HIDDEN extern __typeof(ward_aligned_alloc) _ward_aligned_alloc;
 WARD_HIDDEN extern __typeof(ward_posix_memalign) _ward_posix_memalign;
 WARD_HIDDEN extern __typeof(ward_usable_size) _ward_usable_size;
+WARD_HIDDEN extern __typeof(ward_free_sized) _ward_free_sized;
+WARD_HIDDEN extern __typeof(ward_free_aligned_sized) _ward_free_aligned_sized;
 
 #endif

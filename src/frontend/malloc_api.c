@@ -33,6 +33,7 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
                        0);
     if (map != WARD_SEGMAP_SLICED) {
         ward_huge_t *h = _ward_segmap_lookup(p);
+        _ward_huge_check(h, p, operation);
         if ((const char *)p != h->user)
             _ward_fatal_op(operation, "interior pointer", p, h->usable);
         if (atomic_load_explicit(&h->live, memory_order_relaxed) != 1)
@@ -43,7 +44,7 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
         info->usable = h->usable;
         return;
     }
-    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    ward_segment_t *seg = _ward_segment_of(p);
     ward_page_t *page = _ward_segment_page_of(seg, p);
     info->page = page;
     info->huge = NULL;
@@ -119,7 +120,7 @@ WARD_API void *ward_calloc(size_t count, size_t size)
  * before. */
 static WARD_NOINLINE __attribute__((noreturn)) void free_invalid_small(void *p, unsigned c)
 {
-    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    ward_segment_t *seg = _ward_segment_of(p);
     bool block_start = _ward_page_block_index(_ward_segment_page_of(seg, p), p) != UINT32_MAX;
     _ward_fatal_op("free", block_start ? "double free" : "interior pointer", p, _ward_class_size[c]);
 }
@@ -136,7 +137,7 @@ static WARD_NOINLINE void free_not_small(void *p)
         _ward_huge_free(_ward_segmap_lookup(p), p, "free");
         return;
     }
-    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    ward_segment_t *seg = _ward_segment_of(p);
     _ward_free_large(_ward_segment_page_of(seg, p), p, "free");
 }
 
@@ -156,7 +157,7 @@ WARD_API void ward_free(void *p)
         free_not_small(p);
         return;
     }
-    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    ward_segment_t *seg = _ward_segment_of(p);
     size_t slice = _ward_slice_index(seg, p);
     unsigned c = seg->slice_class[slice];
     if (WARD_UNLIKELY(c >= WARD_CLASS_COUNT)) {
@@ -189,6 +190,70 @@ WARD_API void ward_free(void *p)
     if (WARD_UNLIKELY(_ward_page_block_index(page, p) == UINT32_MAX))
         _ward_fatal_op("free", "interior pointer", p, _ward_class_size[c]);
     _ward_free_remote(h, page, p);
+}
+
+/* -------------------------------------------------------- sized free */
+
+/*
+ * The smallest size a caller may name when freeing a block: what malloc,
+ * calloc or aligned allocation may have asked for to get this block, or
+ * realloc to keep it (a realloc that shrinks a small or large block to half
+ * of it or more keeps the block).
+ */
+static size_t least_size_named(const block_info_t *info)
+{
+    size_t usable = info->usable;
+    size_t by_realloc = info->kind == BLOCK_HUGE ? usable : (usable + 1) / 2;
+    size_t by_malloc;
+    switch (info->kind) {
+    case BLOCK_SMALL: {
+        unsigned c = info->page->class_index;
+        by_malloc = c == 0 ? 0 : _ward_class_size[c - 1] + 1;
+        break;
+    }
+    case BLOCK_LARGE:
+        by_malloc = usable - WARD_SLICE_SIZE + 1;
+        break;
+    default:
+        by_malloc = usable - _ward_os_page_size() + 1;
+        break;
+    }
+    return by_malloc < by_realloc ? by_malloc : by_realloc;
+}
+
+static WARD_NOINLINE __attribute__((noreturn)) void size_mismatch(const char *operation, void *p, size_t n,
+                                                                  size_t usable)
+{
+    char text[96];
+    ward_buf_t b = {text, sizeof text, 0};
+    _ward_buf_str(&b, "size mismatch (");
+    _ward_buf_u64(&b, n);
+    _ward_buf_str(&b, " bytes named)");
+    _ward_fatal_op(operation, _ward_buf_finish(&b), p, usable);
+}
+
+/* alignment is 0 for blocks from malloc, calloc and realloc. */
+static void free_checked_size(void *p, size_t n, size_t alignment, const char *operation)
+{
+    if (p == NULL)
+        return;
+    block_info_t info;
+    block_lookup(p, operation, &info);
+    /* A small aligned request takes a class of at least the alignment;
+     * larger ones take what an unaligned request of n would. */
+    size_t asked = info.kind == BLOCK_SMALL && alignment > n ? alignment : n;
+    if (n > info.usable || asked < least_size_named(&info))
+        size_mismatch(operation, p, n, info.usable);
+    ward_free(p);
+}
+
+WARD_API void ward_free_sized(void *p, size_t n) { free_checked_size(p, n, 0, "free_sized"); }
+
+WARD_API void ward_free_aligned_sized(void *p, size_t alignment, size_t n)
+{
+    if (p != NULL && !WARD_IS_POW2(alignment))
+        _ward_fatal_op("free_aligned_sized", "alignment not a power of two", p, 0);
+    free_checked_size(p, n, alignment, "free_aligned_sized");
 }
 
 /* ------------------------------------------------------------ realloc */
@@ -364,3 +429,5 @@ WARD_INTERNAL_ALIAS(ward_reallocarray)
 WARD_INTERNAL_ALIAS(ward_aligned_alloc)
 WARD_INTERNAL_ALIAS(ward_posix_memalign)
 WARD_INTERNAL_ALIAS(ward_usable_size)
+WARD_INTERNAL_ALIAS(ward_free_sized)
+WARD_INTERNAL_ALIAS(ward_free_aligned_sized)

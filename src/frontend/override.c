@@ -25,6 +25,12 @@ WARD_EXPORT void *reallocarray(void *p, size_t count, size_t size) { return _war
 WARD_EXPORT int posix_memalign(void **out, size_t alignment, size_t n) { return _ward_posix_memalign(out, alignment, n); }
 WARD_EXPORT void *aligned_alloc(size_t alignment, size_t n) { return _ward_aligned_alloc(alignment, n); }
 WARD_EXPORT size_t malloc_usable_size(void *p) { return _ward_usable_size(p); }
+/* C23's sized frees: glibc 2.36 does not declare them, programs built for
+ * C23 may call them. */
+void free_sized(void *p, size_t n);
+void free_aligned_sized(void *p, size_t alignment, size_t n);
+WARD_EXPORT void free_sized(void *p, size_t n) { _ward_free_sized(p, n); }
+WARD_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t n) { _ward_free_aligned_sized(p, alignment, n); }
 
 /* glibc's memalign rounds an alignment that is not a power of two up. */
 WARD_EXPORT void *memalign(size_t alignment, size_t n)

@@ -141,10 +141,10 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
     void **items = h->cache[c].items;
     for (uint32_t i = 0; i < count; i++) {
         void *p = items[i];
-        ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+        ward_segment_t *seg = _ward_segment_of(p);
         ward_page_t *page = _ward_segment_page_of(seg, p);
         ward_block_t *b = p;
-        b->next = page->free;
+        b->link = _ward_link_encode(page->free);
         page->free = b;
         page->used--;
         if (page->in_full || page->used == 0)
@@ -330,7 +330,7 @@ static void push_remote_chain(ward_page_t *page, ward_block_t *first, ward_block
 {
     ward_block_t *head = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
     do {
-        last->next = head;
+        last->link = _ward_link_encode(head);
     } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, first, memory_order_seq_cst,
                                                     memory_order_relaxed));
     /* Tell the owner, unless it already knows; the seq_cst accesses pair
@@ -346,15 +346,29 @@ static void push_remote_chain(ward_page_t *page, ward_block_t *first, ward_block
 /* The page descriptor of a small block. */
 static ward_page_t *page_of_block(void *p)
 {
-    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    ward_segment_t *seg = _ward_segment_of(p);
     return _ward_segment_page_of(seg, p);
+}
+
+/*
+ * The block after b on an inbox, whose blocks lie in any segment of the
+ * heap: stops the program when b's link was overwritten.
+ */
+static ward_block_t *inbox_next(const ward_block_t *b)
+{
+    ward_block_t *next = _ward_link_decode(b->link);
+#if WARD_HARDEN
+    if (WARD_UNLIKELY(next != NULL && _ward_segmap_byte(next) != WARD_SEGMAP_SLICED))
+        _ward_link_corrupt(b, 0);
+#endif
+    return next;
 }
 
 /* Hands each block of a chain to its own page's thread_free. */
 static void forward_to_pages(ward_block_t *b)
 {
     while (b) {
-        ward_block_t *next = b->next;
+        ward_block_t *next = inbox_next(b);
         push_remote_chain(page_of_block(b), b, b);
         b = next;
     }
@@ -370,11 +384,11 @@ static void push_inbox(ward_heap_t *owner, ward_block_t *first, ward_block_t *la
     ward_block_t *head = atomic_load_explicit(&owner->inbox, memory_order_relaxed);
     do {
         if (head == WARD_INBOX_CLOSED) {
-            last->next = NULL;
+            last->link = _ward_link_encode(NULL);
             forward_to_pages(first);
             return;
         }
-        last->next = head;
+        last->link = _ward_link_encode(head);
     } while (!atomic_compare_exchange_weak_explicit(&owner->inbox, &head, first, memory_order_release,
                                                     memory_order_relaxed));
 }
@@ -410,7 +424,7 @@ void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
 static void drain_inbox(ward_heap_t *h, ward_block_t *b)
 {
     while (b) {
-        ward_block_t *next = b->next;
+        ward_block_t *next = inbox_next(b);
         ward_page_t *page = page_of_block(b);
         if (_ward_page_owner(page, memory_order_acquire) != h) {
             push_remote_chain(page, b, b);
@@ -419,7 +433,7 @@ static void drain_inbox(ward_heap_t *h, ward_block_t *b)
             if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
                 _ward_fatal("free: double free", b, page->block_size);
             *bit.word &= ~bit.mask;
-            b->next = page->free;
+            b->link = _ward_link_encode(page->free);
             page->free = b;
             page->used--;
             if (page->in_full || page->used == 0)
@@ -701,6 +715,7 @@ static void fork_child(void)
 static void core_init(void)
 {
     _ward_os_init();
+    _ward_secret_init();
     _ward_size_classes_init();
     _ward_options_init();
     _ward_segments_init();

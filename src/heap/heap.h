@@ -136,7 +136,7 @@ WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *
 /* Sets the allocation bit of p, a small block coming out of a free cache. */
 WARD_INLINE void _ward_mark_allocated(void *p)
 {
-    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    ward_segment_t *seg = _ward_segment_of(p);
     ward_bit_t bit = _ward_segment_bit(seg, p);
     *bit.word |= bit.mask;
 }

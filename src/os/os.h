@@ -49,6 +49,14 @@ WARD_HIDDEN bool _ward_os_remap_in_place(void *p, size_t old_size, size_t new_si
  */
 WARD_HIDDEN bool _ward_os_remap_to(void *p, size_t old_size, size_t new_size, void *target);
 
+/* 64 random bits from the kernel (getrandom), falling back to the bytes the
+ * kernel gave the process at exec (AT_RANDOM) mixed with the time; never
+ * fails, never allocates. */
+WARD_HIDDEN uint64_t _ward_os_random64(void);
+
+/* Makes [p, p+size) inaccessible (page-aligned).  False if refused. */
+WARD_HIDDEN bool _ward_os_protect_none(void *p, size_t size);
+
 /* Monotonic time in nanoseconds. */
 WARD_HIDDEN uint64_t _ward_os_now_ns(void);
 

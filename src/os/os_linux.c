@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,22 @@ void _ward_os_init(void)
 }
 
 size_t _ward_os_page_size(void) { return os_page_size; }
+
+uint64_t _ward_os_random64(void)
+{
+    uint64_t value = 0;
+    int saved = errno;
+    if (getrandom(&value, sizeof value, GRND_NONBLOCK) != (ssize_t)sizeof value) {
+        const unsigned char *at_random = (const unsigned char *)getauxval(AT_RANDOM);
+        if (at_random)
+            memcpy(&value, at_random + 8, sizeof value);
+        value ^= _ward_os_now_ns() * 0x9e3779b97f4a7c15u;
+    }
+    errno = saved;
+    return value;
+}
+
+bool _ward_os_protect_none(void *p, size_t size) { return mprotect(p, size, PROT_NONE) == 0; }
 
 static void *os_map(void *hint, size_t size)
 {

@@ -7,6 +7,11 @@
 
 #include "os/os.h"
 
+void _ward_link_corrupt(const void *b, size_t block_size)
+{
+    _ward_fatal("heap: free-list link overwritten (overflow or write after free)", b, block_size);
+}
+
 /* Blocks are carved a little at a time so that a page touches (and makes
  * resident) only what the program uses: about one OS page per extension. */
 #define CARVE_BYTES 4096u
@@ -44,7 +49,7 @@ bool _ward_page_extend(ward_page_t *page)
     ward_block_t *tail = page->free;
     for (uint32_t i = n; i-- > 0;) {
         ward_block_t *b = (ward_block_t *)(first + (size_t)i * page->block_size);
-        b->next = tail;
+        b->link = _ward_link_encode(tail);
         tail = b;
     }
     page->free = tail;
@@ -61,7 +66,7 @@ uint32_t _ward_page_collect(ward_page_t *page)
     ward_block_t *b = atomic_exchange_explicit(&page->thread_free, NULL, memory_order_acquire);
     uint32_t count = 0;
     while (b) {
-        ward_block_t *next = b->next;
+        ward_block_t *next = _ward_link_next_local(b, page->block_size);
         ward_bit_t bit = _ward_page_bit(page, b);
         /* A block on thread_free was validated by its freer; a clear bit
          * means it was freed twice (a second push, or the owner freed it
@@ -69,7 +74,7 @@ uint32_t _ward_page_collect(ward_page_t *page)
         if (WARD_UNLIKELY(_ward_page_block_index(page, b) == UINT32_MAX || !(*bit.word & bit.mask)))
             _ward_fatal("free: double free", b, page->block_size);
         *bit.word &= ~bit.mask;
-        b->next = page->free;
+        b->link = _ward_link_encode(page->free);
         page->free = b;
         count++;
         b = next;

@@ -25,10 +25,65 @@
 #include "segment/layout.h"
 #include "support/counters.h"
 #include "support/fatal.h"
+#include "support/secret.h"
 
+/*
+ * A free block's first word links it to the next free block.  It lives in
+ * memory the program can write (an overflow out of the block before it, a
+ * write after free), so it is stored encoded: rotated and mixed with a
+ * per-process secret.  Every link is decoded and checked before it is
+ * followed: on a page's lists the next block must lie in the same segment,
+ * on an inbox in a segment ward owns.  A linear overflow changes the
+ * link's lowest byte first, which decoding moves into the address's high
+ * bits, so it is caught; a word of zeros or of program data decodes to an
+ * address far away.  Builds with WARD_HARDEN=0 store plain pointers (for
+ * measuring what the checks cost).
+ */
 typedef struct ward_block_s {
-    struct ward_block_s *next;
+    uintptr_t link; /* _ward_link_encode(next) */
 } ward_block_t;
+
+#ifndef WARD_HARDEN
+#define WARD_HARDEN 1
+#endif
+
+
+WARD_INLINE uintptr_t _ward_link_encode(const ward_block_t *next)
+{
+#if WARD_HARDEN
+    uintptr_t x = (uintptr_t)next ^ _ward_secret;
+    return (x << 17) | (x >> 47);
+#else
+    return (uintptr_t)next;
+#endif
+}
+
+WARD_INLINE ward_block_t *_ward_link_decode(uintptr_t link)
+{
+#if WARD_HARDEN
+    return (ward_block_t *)(((link >> 17) | (link << 47)) ^ _ward_secret);
+#else
+    return (ward_block_t *)link;
+#endif
+}
+
+/* Reports a free list whose link at block b was overwritten, and stops. */
+WARD_HIDDEN __attribute__((noreturn, cold)) void _ward_link_corrupt(const void *b, size_t block_size);
+
+/* The block after b on a list whose blocks all lie in b's segment (a
+ * page's free and thread_free lists); stops the program when b's link was
+ * overwritten. */
+WARD_INLINE ward_block_t *_ward_link_next_local(const ward_block_t *b, size_t block_size)
+{
+    ward_block_t *next = _ward_link_decode(b->link);
+#if WARD_HARDEN
+    if (WARD_UNLIKELY(((uintptr_t)next ^ (uintptr_t)b) >= WARD_SEGMENT_SIZE) && next != NULL)
+        _ward_link_corrupt(b, block_size);
+#else
+    (void)block_size;
+#endif
+    return next;
+}
 
 typedef enum ward_page_kind_e {
     WARD_PAGE_UNUSED = 0, /* slices free, or interior slices of a run */
@@ -103,7 +158,7 @@ WARD_INLINE ward_bit_t _ward_page_bit(const ward_page_t *page, const void *p)
 WARD_INLINE void *_ward_page_pop(ward_page_t *page)
 {
     ward_block_t *b = page->free;
-    page->free = b->next;
+    page->free = _ward_link_next_local(b, page->block_size);
     page->used++;
     ward_bit_t bit = _ward_page_bit(page, b);
     *bit.word |= bit.mask;

@@ -41,6 +41,12 @@ static void forget_free(const void *p)
     }
 }
 
+void _ward_huge_check(const ward_huge_t *h, const void *p, const char *operation)
+{
+    if (WARD_UNLIKELY(h->seal != _ward_huge_seal(h)))
+        _ward_fatal_op(operation, "huge block header overwritten (overflow from the memory below it)", p, 0);
+}
+
 void _ward_huge_lock(void) { pthread_mutex_lock(&huge_lock); }
 void _ward_huge_unlock(void) { pthread_mutex_unlock(&huge_lock); }
 void _ward_huge_reset_lock(void) { pthread_mutex_init(&huge_lock, NULL); }
@@ -91,6 +97,7 @@ void *_ward_huge_alloc(size_t n, size_t alignment, struct ward_heap_s *heap)
     h->usable = map_size - offset;
     h->user = (char *)h + offset;
     h->heap = heap;
+    h->seal = _ward_huge_seal(h);
     atomic_store_explicit(&h->live, 1, memory_order_relaxed);
     forget_free(h->user); /* the address is live again */
     list_insert(h);
@@ -116,6 +123,7 @@ static void release(ward_huge_t *h)
 
 void _ward_huge_free(ward_huge_t *h, void *p, const char *operation)
 {
+    _ward_huge_check(h, p, operation);
     if (WARD_UNLIKELY((char *)p != h->user))
         _ward_fatal_op(operation,
                        (char *)p > h->user && (char *)p < h->user + h->usable ? "interior pointer"
@@ -165,6 +173,7 @@ void *_ward_huge_realloc(ward_huge_t *h, size_t n)
     moved->map_size = new_map;
     moved->usable = new_map - moved->offset;
     moved->user = (char *)moved + moved->offset;
+    moved->seal = _ward_huge_seal(moved);
     list_insert(moved);
     ward_counter_add(reserved, (int64_t)new_map - (int64_t)old_map);
     _ward_allocated_add((int64_t)moved->usable - (int64_t)old_usable);

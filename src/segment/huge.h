@@ -15,12 +15,17 @@
 #define WARD_HUGE_H
 
 #include "segment/segment.h"
+#include "support/secret.h"
 
 struct ward_heap_s;
 
 /*
  * Invariants: kind == WARD_SEGMENT_HUGE; user == (char *)this + offset;
- * usable == map_size - offset; live is 1 from allocation until free.
+ * usable == map_size - offset; live is 1 from allocation until free;
+ * seal == _ward_huge_seal(this).
+ * The header is the first page of the mapping: an overflow out of the
+ * mapping below can reach it, so every free, realloc and size query checks
+ * the seal before trusting a field.
  */
 typedef struct ward_huge_s {
     uint32_t kind;                   /* WARD_SEGMENT_HUGE */
@@ -29,9 +34,20 @@ typedef struct ward_huge_s {
     size_t offset;
     size_t usable;
     char *user;
+    uintptr_t seal;                  /* the fields above, mixed with the secret */
     struct ward_heap_s *heap;        /* the heap that allocated it (for ward_heap_destroy) */
     struct ward_huge_s *next, *prev; /* (huge lock) every live huge block */
 } ward_huge_t;
+
+WARD_INLINE uintptr_t _ward_huge_seal(const ward_huge_t *h)
+{
+    uintptr_t mix = (uintptr_t)h ^ (h->map_size << 7) ^ (h->offset << 31) ^ (h->usable << 13) ^ (uintptr_t)h->user;
+    return (mix * (uintptr_t)0x9e3779b97f4a7c15u) ^ _ward_secret ^ h->kind;
+}
+
+/* Stops the program when h's header was overwritten; operation names the
+ * call that found it. */
+WARD_HIDDEN void _ward_huge_check(const ward_huge_t *h, const void *p, const char *operation);
 
 /* A huge block of at least n bytes aligned to alignment (a power of two),
  * or NULL/ENOMEM. */

@@ -9,7 +9,7 @@
  *
  * Slice 0 holds the segment header, one page descriptor per slice and the
  * allocation bitmaps, away from user data: an overflow out of a user block
- * cannot reach them.  A small page (one size class) takes the slices
+ * cannot reach them (the header sits after a guard page, see below).  A small page (one size class) takes the slices
  * _ward_class_slices[] gives its class; a large block takes a run of its own.
  */
 #ifndef WARD_LAYOUT_H
@@ -23,6 +23,18 @@
 /* Largest block served by a run of slices; above it a block gets its own mapping. */
 #define WARD_LARGE_MAX_SLICES 32
 #define WARD_LARGE_MAX (WARD_LARGE_MAX_SLICES * WARD_SLICE_SIZE)
+/*
+ * The segment header starts WARD_SEGMENT_GUARD bytes into slice 0; the bytes
+ * before it are made inaccessible (where the OS page is that small), so an
+ * overflow running off the end of the mapping below a segment faults
+ * instead of rewriting the header.
+ */
+#if !defined(WARD_HARDEN) || WARD_HARDEN
+#define WARD_SEGMENT_GUARD ((size_t)4096)
+#else
+#define WARD_SEGMENT_GUARD ((size_t)0)
+#endif
+
 /* Most blocks a page can hold: a one-slice page of 16-byte blocks. */
 #define WARD_PAGE_MAX_BLOCKS (WARD_SLICE_SIZE / 16)
 

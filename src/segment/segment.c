@@ -87,14 +87,19 @@ static void list_remove(ward_segment_t *seg)
 
 static ward_segment_t *segment_new(void)
 {
-    ward_segment_t *seg = _ward_os_map_aligned(WARD_SEGMENT_SIZE, WARD_SEGMENT_SIZE);
-    if (seg == NULL)
+    char *base = _ward_os_map_aligned(WARD_SEGMENT_SIZE, WARD_SEGMENT_SIZE);
+    if (base == NULL)
         return NULL;
-    if (!_ward_segmap_add(seg, WARD_SEGMENT_SIZE, true)) {
-        _ward_os_unmap(seg, WARD_SEGMENT_SIZE);
+    if (!_ward_segmap_add(base, WARD_SEGMENT_SIZE, true)) {
+        _ward_os_unmap(base, WARD_SEGMENT_SIZE);
         errno = ENOMEM;
         return NULL;
     }
+    /* Where the OS page is larger than the guard, the guard bytes stay
+     * accessible (and unused): the header's place does not change. */
+    if (WARD_SEGMENT_GUARD != 0 && _ward_os_page_size() == WARD_SEGMENT_GUARD)
+        (void)_ward_os_protect_none(base, WARD_SEGMENT_GUARD);
+    ward_segment_t *seg = (ward_segment_t *)(base + WARD_SEGMENT_GUARD);
     /* Fresh memory is zero: only the non-zero fields need writing. */
     seg->kind = WARD_SEGMENT_SLICED;
     seg->free_mask = USER_SLICES;
@@ -111,8 +116,8 @@ static ward_segment_t *segment_new(void)
 static void segment_release(ward_segment_t *seg)
 {
     list_remove(seg);
-    _ward_segmap_remove(seg, WARD_SEGMENT_SIZE);
-    _ward_os_unmap(seg, WARD_SEGMENT_SIZE);
+    _ward_segmap_remove(_ward_segment_base(seg), WARD_SEGMENT_SIZE);
+    _ward_os_unmap(_ward_segment_base(seg), WARD_SEGMENT_SIZE);
     ward_counter_add(reserved, -(int64_t)WARD_SEGMENT_SIZE);
     ward_counter_add(metadata, -(int64_t)metadata_bytes);
     ward_counter_add(segments, -1);
@@ -129,7 +134,7 @@ static void segment_decommit(ward_segment_t *seg, uint64_t which)
         unsigned first = (unsigned)__builtin_ctzll(dirty);
         uint64_t clean_above = ~(dirty >> first);
         unsigned count = clean_above ? (unsigned)__builtin_ctzll(clean_above) : 64 - first;
-        _ward_os_decommit((char *)seg + (size_t)first * WARD_SLICE_SIZE, (size_t)count * WARD_SLICE_SIZE);
+        _ward_os_decommit(_ward_segment_base(seg) + (size_t)first * WARD_SLICE_SIZE, (size_t)count * WARD_SLICE_SIZE);
         _ward_committed_add(-(int64_t)((size_t)count * WARD_SLICE_SIZE));
         dirty &= ~run_mask(first, count);
     }
@@ -187,7 +192,7 @@ static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count
     for (unsigned i = 0; i < count; i++)
         seg->slice_first[first + i] = (uint8_t)first;
     ward_page_t *page = &seg->pages[first];
-    page->start = (char *)seg + (size_t)first * WARD_SLICE_SIZE;
+    page->start = _ward_segment_base(seg) + (size_t)first * WARD_SLICE_SIZE;
     page->slice_count = (uint8_t)count;
     page->bits = &seg->bits[(size_t)first * WARD_BITMAP_WORDS_PER_SLICE];
     page->kind = WARD_PAGE_UNUSED;

@@ -57,11 +57,24 @@ typedef struct ward_segment_s {
     uint64_t bits[WARD_SLICES_PER_SEGMENT * WARD_BITMAP_WORDS_PER_SLICE]; /* see page.h */
 } ward_segment_t;
 
-_Static_assert(sizeof(ward_segment_t) <= WARD_SLICE_SIZE, "segment metadata fits in slice 0");
+_Static_assert(WARD_SEGMENT_GUARD + sizeof(ward_segment_t) <= WARD_SLICE_SIZE, "segment metadata fits in slice 0");
+
+/* The header of the sliced segment holding p (p must lie in one). */
+WARD_INLINE ward_segment_t *_ward_segment_of(const void *p)
+{
+    return (ward_segment_t *)(WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE) + WARD_SEGMENT_GUARD);
+}
+
+/* The first byte of seg's mapping (slice 0). */
+WARD_INLINE char *_ward_segment_base(const ward_segment_t *seg)
+{
+    return (char *)seg - WARD_SEGMENT_GUARD;
+}
 
 WARD_INLINE size_t _ward_slice_index(const ward_segment_t *seg, const void *p)
 {
-    return (size_t)((const char *)p - (const char *)seg) >> WARD_SLICE_SHIFT;
+    (void)seg;
+    return ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >> WARD_SLICE_SHIFT;
 }
 
 /* The allocation bit of the block at p. */
@@ -79,7 +92,7 @@ WARD_INLINE ward_page_t *_ward_segment_page_of(ward_segment_t *seg, const void *
 
 WARD_INLINE ward_segment_t *_ward_segment_of_page(const ward_page_t *page)
 {
-    return (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)page, WARD_SEGMENT_SIZE);
+    return _ward_segment_of(page);
 }
 
 WARD_INLINE size_t _ward_page_slice(const ward_page_t *page)

@@ -191,8 +191,48 @@ static void test_many_small_blocks(void)
         ward_free(blocks[i]);
 }
 
+/* Every size a program may name to ward_free_sized is accepted: the size it
+ * asked malloc, calloc or realloc for, and the usable size. */
+static void test_free_sized_accepts_the_sizes_asked(void)
+{
+    for (size_t n = 0; n <= 300 * 1024; n += n < 2048 ? 1 : n < 70000 ? 97 : 4099) {
+        void *p = ward_malloc(n);
+        CHECK(p != NULL);
+        ward_free_sized(p, n);
+        p = ward_calloc(1, n);
+        CHECK(p != NULL);
+        ward_free_sized(p, ward_usable_size(p));
+    }
+    const size_t huge_sizes[] = {3 << 20, (5 << 20) + 1, 33 << 20};
+    for (size_t i = 0; i < sizeof huge_sizes / sizeof huge_sizes[0]; i++) {
+        void *p = ward_malloc(huge_sizes[i]);
+        CHECK(p != NULL);
+        ward_free_sized(p, huge_sizes[i]);
+    }
+    /* realloc may keep a block it shrinks: the new size is the one to name */
+    const size_t shrink[][2] = {{512, 300}, {200 * 1024, 101 * 1024}, {600, 20}, {8 << 20, 4 << 20}, {40, 3 << 20}};
+    for (size_t i = 0; i < sizeof shrink / sizeof shrink[0]; i++) {
+        void *p = ward_malloc(shrink[i][0]);
+        CHECK(p != NULL);
+        p = ward_realloc(p, shrink[i][1]);
+        CHECK(p != NULL);
+        ward_free_sized(p, shrink[i][1]);
+    }
+    for (size_t alignment = 16; alignment <= (4 << 20); alignment *= 4) {
+        const size_t sizes[] = {1, alignment / 2 + 3, alignment * 3, 100000};
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            void *p = ward_aligned_alloc(alignment, sizes[s]);
+            CHECK(p != NULL);
+            ward_free_aligned_sized(p, alignment, sizes[s]);
+        }
+    }
+    ward_free_sized(NULL, 12);
+    ward_free_aligned_sized(NULL, 3, 12);
+}
+
 int main(void)
 {
+    test_free_sized_accepts_the_sizes_asked();
     test_zero_and_null();
     test_too_large();
     test_every_size_class();

@@ -282,6 +282,80 @@ static void double_free_heap(misuse_t *m)
     heap_double_free(m, 2);
 }
 
+/* ---- sized frees naming a size the block cannot have ---- */
+
+static void free_sized_small_wrong(misuse_t *m)
+{
+    void *p = ward_malloc(200);
+    CHECK(p != NULL);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free_sized(p, 40);
+}
+
+static void free_sized_too_big(misuse_t *m)
+{
+    void *p = ward_malloc(64);
+    CHECK(p != NULL);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free_sized(p, 65);
+}
+
+static void free_sized_large_wrong(misuse_t *m)
+{
+    void *p = ward_malloc(1 * MiB);
+    CHECK(p != NULL);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free_sized(p, 300 * KiB);
+}
+
+static void free_sized_huge_wrong(misuse_t *m)
+{
+    void *p = ward_malloc(16 * MiB);
+    CHECK(p != NULL);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free_sized(p, 8 * MiB);
+}
+
+static void free_aligned_sized_wrong(misuse_t *m)
+{
+    void *p = ward_aligned_alloc(256, 1000);
+    CHECK(p != NULL);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free_aligned_sized(p, 256, 100);
+}
+
+/* ---- overwritten free-list links ---- */
+
+/*
+ * The first block of a class nobody else here uses comes from a fresh page
+ * whose next blocks wait on the page's free list, linked through their
+ * first words.  Writing one byte past the block changes the next block's
+ * link; the allocation that follows the link must stop, naming that block.
+ */
+static void overflow_into_free_link(misuse_t *m)
+{
+    const size_t size = 400;
+    unsigned char *p = ward_malloc(size);
+    CHECK(p != NULL && ward_usable_size(p) == size);
+    expect_at(m, p + size, size);
+    p[size] ^= 0x5a;
+    for (int i = 0; i < 16; i++)
+        CHECK(ward_malloc(size) != NULL);
+}
+
+/* A whole word of program data written over a free block's link. */
+static void write_after_free_into_link(misuse_t *m)
+{
+    const size_t size = 416;
+    unsigned char *p = ward_malloc(size);
+    CHECK(p != NULL);
+    unsigned char *next_free = p + size;
+    expect_at(m, next_free, size);
+    memset(next_free, 0, sizeof(void *));
+    for (int i = 0; i < 16; i++)
+        CHECK(ward_malloc(size) != NULL);
+}
+
 /* ---- the same paths without the bug: ward must stay silent ---- */
 
 static void clean_churn(misuse_t *m)
@@ -356,6 +430,13 @@ static const death_case_t cases[] = {
     {"double_free_cross_thread", double_free_cross_thread, "free", "double free"},
     {"double_free_remote_after_local", double_free_remote_after_local, "free", "double free"},
     {"double_free_heap", double_free_heap, "free", "double free"},
+    {"free_sized_small_wrong", free_sized_small_wrong, "free_sized", "size mismatch (40 bytes named)"},
+    {"free_sized_too_big", free_sized_too_big, "free_sized", "size mismatch (65 bytes named)"},
+    {"free_sized_large_wrong", free_sized_large_wrong, "free_sized", "size mismatch"},
+    {"free_sized_huge_wrong", free_sized_huge_wrong, "free_sized", "size mismatch"},
+    {"free_aligned_sized_wrong", free_aligned_sized_wrong, "free_aligned_sized", "size mismatch"},
+    {"overflow_into_free_link", overflow_into_free_link, "heap", "free-list link overwritten"},
+    {"write_after_free_into_link", write_after_free_into_link, "heap", "free-list link overwritten"},
     {"clean_churn", clean_churn, NULL, NULL},
     {"clean_cross_thread", clean_cross_thread, NULL, NULL},
     {"clean_heap", clean_heap, NULL, NULL},

@@ -27,7 +27,7 @@ static void (*ward_free_fn)(void *);
 static const char *const override_names[] = {
     "malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
     "memalign", "valloc", "pvalloc", "malloc_usable_size", "malloc_trim", "mallinfo2",
-    "malloc_stats",
+    "malloc_stats", "free_sized", "free_aligned_sized",
 };
 
 /* True when the symbol the program resolves by that name lives in libward. */

@@ -32,11 +32,22 @@ set(WARD_DEATH_CASES
   usable_size_foreign usable_size_interior
   double_free_small double_free_small_busy_page double_free_large double_free_huge
   double_free_aligned double_free_cross_thread double_free_remote_after_local double_free_heap
+  free_sized_small_wrong free_sized_too_big free_sized_large_wrong free_sized_huge_wrong free_aligned_sized_wrong
   clean_churn clean_cross_thread clean_heap clean_aligned)
+if(WARD_HARDEN)
+  list(APPEND WARD_DEATH_CASES overflow_into_free_link write_after_free_into_link)
+endif()
 foreach(case IN LISTS WARD_DEATH_CASES)
   add_test(NAME core_death_${case} COMMAND core_death ${case})
   set_tests_properties(core_death_${case} PROPERTIES LABELS death TIMEOUT 120)
 endforeach()
+
+# ---- metadata next to another mapping's memory is protected ----
+ward_add_test(NAME core_metadata_guard SOURCES ${WARD_CORE_DIR}/metadata_guard.c LABELS death)
+set_tests_properties(core_metadata_guard PROPERTIES SKIP_RETURN_CODE 77)
+if(NOT WARD_HARDEN)
+  target_compile_definitions(core_metadata_guard PRIVATE WARD_TEST_NO_HARDEN)
+endif()
 
 # ---- the drop-in override: linked, preloaded, and real programs ----
 if(WARD_OVERRIDE AND WARD_SANITIZE STREQUAL "")
