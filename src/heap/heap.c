@@ -155,24 +155,25 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
     ward_owned_store(h->cache[c].count, h->cache[c].count - count);
 }
 
+/* About 16 KiB of blocks per class, at least 2 and at most the array:
+ * enough to absorb churn, little enough that blocks parked in one class's
+ * cache do not hold pages other classes could use. */
+static uint32_t cache_limit(unsigned c)
+{
+    uint32_t limit = (uint32_t)(16 * WARD_KiB / _ward_class_size[c]);
+    return limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
+}
+
 void _ward_heap_cache_overflow(ward_heap_t *h, unsigned c, void *p)
 {
-    cache_drain(h, c, h->cache[c].count - h->cache[c].count / 2);
+    if (h->cache[c].limit == 0)
+        h->cache[c].limit = cache_limit(c); /* the class's first free into the cache */
+    else
+        cache_drain(h, c, h->cache[c].count - h->cache[c].count / 2);
     h->cache[c].items[h->cache[c].count] = p;
     ward_owned_store(h->cache[c].count, h->cache[c].count + 1);
     if ((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0)
         _ward_heap_housekeeping(h);
-}
-
-static void cache_limits_init(ward_heap_t *h)
-{
-    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
-        /* About 16 KiB of blocks per class, at least 2 and at most the
-         * array: enough to absorb churn, little enough that blocks parked in
-         * one class's cache do not hold pages other classes could use. */
-        uint32_t limit = (uint32_t)(16 * WARD_KiB / _ward_class_size[c]);
-        h->cache[c].limit = limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
-    }
 }
 
 static void cache_drain_all(ward_heap_t *h)
@@ -534,7 +535,11 @@ static ward_heap_t *heap_struct_get(void)
     ward_heap_t *h = heap_pool;
     if (h) {
         heap_pool = h->reg_next;
+        memset(h, 0, offsetof(ward_heap_t, inbox));
     } else {
+        /* Fresh from the OS, so already zero: writing zeros would only
+         * make the whole struct resident, most of it (the caches of
+         * classes the thread never uses) for nothing. */
         size_t size = WARD_ALIGN_UP(sizeof(ward_heap_t), 64);
         if (heap_chunk == NULL || (size_t)(heap_chunk_end - heap_chunk) < size) {
             size_t chunk = 64 * WARD_KiB;
@@ -549,12 +554,10 @@ static ward_heap_t *heap_struct_get(void)
         h = (ward_heap_t *)heap_chunk;
         heap_chunk += size;
     }
-    memset(h, 0, offsetof(ward_heap_t, inbox));
     atomic_store_explicit(&h->inbox, NULL, memory_order_relaxed);
     atomic_store_explicit(&h->remote_classes, 0, memory_order_relaxed);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->direct[c] = &_ward_page_empty;
-    cache_limits_init(h);
     return h;
 }
 

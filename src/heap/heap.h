@@ -43,6 +43,9 @@ typedef struct ward_page_queue_s {
 
 /* Invariant: count <= limit <= WARD_FREE_CACHE_MAX; items[0 .. count) are
  * blocks of the class on pages the heap owns, bits clear, oldest first.
+ * limit is 0 until the class's first free, which then takes the overflow
+ * path and sets it: a new heap writes nothing here, so the caches of classes
+ * a thread never frees into never become resident.
  * 512 bytes, so a class's cache is found with a shift. */
 typedef struct ward_free_cache_s {
     uint32_t count;
