@@ -35,6 +35,15 @@
 #define WARD_SEGMENT_GUARD ((size_t)0)
 #endif
 
+/* True when reading a word at p cannot fault because of ward: p lies in a
+ * huge mapping, or in a sliced segment past its metadata slice (whose
+ * first page is the guard).  Decommitted memory reads as zeros. */
+WARD_INLINE bool _ward_segmap_readable(const void *p)
+{
+    unsigned byte = _ward_segmap_byte(p);
+    return byte != 0 && (byte != WARD_SEGMAP_SLICED || ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >= WARD_SLICE_SIZE);
+}
+
 /* Most blocks a page can hold: a one-slice page of 16-byte blocks. */
 #define WARD_PAGE_MAX_BLOCKS (WARD_SLICE_SIZE / 16)
 

@@ -35,6 +35,38 @@ static void foreign_pointer(void *arg)
     ward_pool_put(pool, elsewhere);
 }
 
+/*
+ * A growing pool finds a buffer's chunk by masking its address; a pointer
+ * between two chunks may lie in a hole where nothing is mapped.  The pool
+ * must name the error, not fault reading a chunk header there.
+ */
+static void pointer_in_hole_between_chunks(void *arg)
+{
+    (void)arg;
+    const size_t block = 64 * 1024;
+    ward_pool_config_t config = {.block_size = block, .chunk_buffers = 60};
+    ward_pool_t *pool = ward_pool_new_ex(&config);
+    CHECK(pool != NULL);
+    ward_pool_stats_t stats;
+    CHECK(ward_pool_stats(pool, &stats) == 0);
+    uintptr_t low = UINTPTR_MAX, high = 0;
+    char *hole = NULL;
+    for (size_t i = 0; i < 200; i++) {
+        if (i == 100) { /* between the chunks: a block that is then unmapped */
+            hole = ward_malloc(32 << 20);
+            CHECK(hole != NULL);
+        }
+        uintptr_t p = (uintptr_t)ward_pool_get(pool, block);
+        CHECK(p != 0);
+        low = p < low ? p : low;
+        high = p > high ? p : high;
+    }
+    ward_free(hole);
+    if ((uintptr_t)hole < low || (uintptr_t)hole > high)
+        fprintf(stderr, "(the hole landed outside the pool's span in this layout)\n");
+    ward_pool_put(pool, hole + (4 << 20));
+}
+
 static void other_pool(void *arg)
 {
     (void)arg;
@@ -110,6 +142,8 @@ int main(void)
         {"double put (caller memory)", double_put_caller_memory, NULL, "pool: double put"},
         {"pointer from elsewhere", foreign_pointer, NULL, "pool: pointer not from this pool"},
         {"buffer of another pool", other_pool, NULL, "pool: pointer not from this pool"},
+        {"pointer in a hole between chunks", pointer_in_hole_between_chunks, NULL,
+         "pool: pointer not from this pool"},
         {"interior pointer", interior_pointer, NULL, "pool: interior pointer"},
         {"canary (WARD_POOL_DEBUG)", canary_flag, NULL, "pool: canary overwritten"},
         {"canary (WARD_DEBUG=1)", canary_environment, NULL, "pool: canary overwritten"},

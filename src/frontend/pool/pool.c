@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "frontend/pool/pool.h"
+#include "segment/layout.h"
 #include "support/fatal.h"
 
 static atomic_uint_least64_t next_serial = 1;
@@ -149,7 +150,10 @@ static pool_chunk_t *locate(const ward_pool_t *pool, const void *p, size_t *inde
             at >= atomic_load_explicit(&pool->highest, memory_order_relaxed))
             misuse("pool: pointer not from this pool", p, pool);
         chunk = (pool_chunk_t *)WARD_ALIGN_DOWN(at, pool->chunk_bytes);
-        if (chunk->magic != (CHUNK_MAGIC ^ (uintptr_t)chunk) || chunk->pool != pool || at < (uintptr_t)chunk->first)
+        /* Chunks are ward blocks, but the span between the lowest and the
+         * highest may hold holes and other mappings: read a header only
+         * where ward has memory. */
+        if (!_ward_segmap_readable(chunk) || chunk->magic != (CHUNK_MAGIC ^ (uintptr_t)chunk) || chunk->pool != pool || at < (uintptr_t)chunk->first)
             misuse("pool: pointer not from this pool", p, pool);
     }
     size_t offset = (size_t)(at - (uintptr_t)chunk->first);
