@@ -48,6 +48,7 @@ typedef struct ward_heap_budget_s {
     ward_heap_t *shortfall_heap;     /* the user heap whose limit refused, or NULL */
     bool shortfall_hopeless;         /* refused whatever is freed (overcommit guess) */
     bool in_reclaim;                 /* a reclaim pass or a callback is running */
+    bool reclaim_done;               /* this pass's reclaim rounds stopped helping */
     uint64_t pass;                   /* the current allocation's pass number */
 } ward_heap_budget_t;
 

@@ -3,11 +3,15 @@
  * before it fails, and the reclaim callbacks ("shrinkers").
  *
  * Stages, one per attempt of _ward_budget_retry:
- *   0: ward's own free memory (ward_collect(true)), then the callbacks in
- *      increasing cost until they report the shortfall freed, then
- *      ward_collect(true) again to return what they freed;
- *   1..: one OOM victim per attempt (oom.c), until none is left.
- * An allocation is refused for good when a stage makes no progress.  A
+ *   0 .. RECLAIM_ROUNDS-1: ward's own free memory (ward_collect(true)), then
+ *      the callbacks in increasing cost until they report the shortfall
+ *      freed, then ward_collect(true) again to return what they freed.  A
+ *      round can fall short although the callbacks freed enough: freed
+ *      small blocks return memory to the OS only when whole pages empty.
+ *      So further rounds follow while rounds make progress, round k asking
+ *      for 2^k times the shortfall (the first round asks for exactly it);
+ *   then: one OOM victim per attempt (oom.c), until none is left.
+ * An allocation is refused for good when no victim is left.  A
  * thread runs one pass at a time: allocations made by a callback never
  * start a pass of their own (budget.in_reclaim).
  */
@@ -22,6 +26,7 @@
 #include "support/options.h"
 
 #define RECLAIMERS_MAX 32
+#define RECLAIM_ROUNDS 8
 
 typedef struct reclaimer_s {
     size_t (*fn)(void *ctx, size_t want);
@@ -151,17 +156,20 @@ bool _ward_budget_retry(unsigned attempt)
     ward_heap_t *over = t->budget.shortfall_heap;
     t->budget.shortfall = 0;
     t->budget.in_reclaim = true;
-    bool progress;
     if (attempt == 0) {
         atomic_fetch_add_explicit(&_ward_budget_counters.reclaim_passes, 1, memory_order_relaxed);
         t->budget.pass = _ward_budget_new_pass();
-        progress = _ward_budget_reclaim(want, false) > 0;
-    } else {
-        progress = _ward_budget_oom_kill(over, t->budget.pass, -999, false);
+        t->budget.reclaim_done = false;
     }
+    bool progress = false;
+    if (attempt < RECLAIM_ROUNDS && !t->budget.reclaim_done) {
+        size_t ask = want << attempt;
+        progress = _ward_budget_reclaim(ask >> attempt == want ? ask : SIZE_MAX, false) > 0;
+        t->budget.reclaim_done = !progress;
+    }
+    if (!progress)
+        progress = _ward_budget_oom_kill(over, t->budget.pass, -999, false);
     t->budget.in_reclaim = false;
-    if (!progress && attempt == 0)
-        progress = true; /* nothing freed yet: the OOM stage comes next */
     if (!progress) {
         t->budget.shortfall = want;
         t->budget.shortfall_heap = over;

@@ -83,12 +83,20 @@ static void *heap_alloc_once(ward_heap_t *h, size_t n, size_t alignment)
 }
 
 /* An allocation from h that a limit may refuse: with no lock held, reclaim
- * and try again while the budget layer says so. */
+ * and try again while the budget layer says so.  An OOM callback may have
+ * destroyed h meanwhile (its struct stays mapped): then the allocation
+ * fails. */
 static void *heap_alloc_budgeted(ward_heap_t *h, size_t n, size_t alignment)
 {
+    uint32_t generation = atomic_load_explicit(&h->generation, memory_order_relaxed);
     void *p = heap_alloc_once(h, n, alignment);
-    for (unsigned attempt = 0; p == NULL && _ward_budget_retry(attempt); attempt++)
+    for (unsigned attempt = 0; p == NULL && _ward_budget_retry(attempt); attempt++) {
+        if (atomic_load_explicit(&h->generation, memory_order_relaxed) != generation) {
+            errno = ENOMEM;
+            break;
+        }
         p = heap_alloc_once(h, n, alignment);
+    }
     _ward_budget_safe_point();
     return p;
 }

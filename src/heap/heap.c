@@ -266,6 +266,34 @@ void _ward_heap_housekeeping(ward_heap_t *h)
     flush_allocated(h);
 }
 
+/* A limit refused class c a new page: a free block of a larger class (up
+ * to twice the size) that the heap already has serves instead, so that a
+ * program whose pages are all partly used keeps running within its
+ * budget.  The block belongs to its own class when freed. (owner) */
+static void *alloc_small_larger(ward_heap_t *h, unsigned c)
+{
+    for (unsigned k = c + 1; k < WARD_CLASS_COUNT && _ward_class_size[k] <= 2 * _ward_class_size[c]; k++) {
+        ward_free_cache_t *fc = &h->cache[k];
+        if (fc->count) {
+            void *p = fc->items[fc->count - 1];
+            ward_owned_store(fc->count, fc->count - 1);
+            _ward_mark_allocated(p);
+            return p;
+        }
+        ward_page_t *page = h->direct[k];
+        if (page->free == NULL && page != &_ward_page_empty) {
+            _ward_page_collect(page);
+            if (page->free == NULL)
+                _ward_page_extend(page);
+        }
+        if (page->free) {
+            ward_owned_add(h->page_pops[k], 1);
+            return _ward_page_pop(page);
+        }
+    }
+    return NULL;
+}
+
 static void *alloc_small_slow_once(ward_heap_t *h, unsigned c)
 {
     /* Entered with the class's free cache empty; the inbox refills pages,
@@ -294,11 +322,32 @@ static void *alloc_small_slow_once(ward_heap_t *h, unsigned c)
         page = page_new(h, c);
     direct_update(h, c);
     if (page == NULL) {
+        ward_heap_t *t = _ward_tls_heap;
+        if (t && t->budget.shortfall) {
+            void *p = alloc_small_larger(h, c);
+            if (p) {
+                t->budget.shortfall = 0;
+                return p;
+            }
+        }
         errno = ENOMEM;
         return NULL;
     }
     void *p = _ward_page_pop(page);
     ward_owned_add(h->page_pops[c], 1);
+    return p;
+}
+
+/* A block of class c after a reclaim pass: callbacks may have filled the
+ * class's free cache. (owner) */
+static void *alloc_small_again(ward_heap_t *h, unsigned c)
+{
+    ward_free_cache_t *fc = &h->cache[c];
+    if (fc->count == 0)
+        return alloc_small_slow_once(h, c);
+    void *p = fc->items[fc->count - 1];
+    ward_owned_store(fc->count, fc->count - 1);
+    _ward_mark_allocated(p);
     return p;
 }
 
@@ -310,7 +359,7 @@ void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
      * user heap's caller holds its lock and reclaims after releasing it. */
     if (atomic_load_explicit(&h->kind, memory_order_relaxed) == WARD_HEAP_THREAD) {
         for (unsigned attempt = 0; p == NULL && _ward_budget_retry(attempt); attempt++)
-            p = alloc_small_slow_once(h, c);
+            p = alloc_small_again(h, c);
         _ward_budget_safe_point();
     }
     return p;
@@ -605,6 +654,7 @@ static void heap_release(ward_heap_t *h)
         pthread_mutex_destroy(&h->lock);
     /* Stale owners may still flag remote_classes: the struct stays mapped. */
     atomic_store_explicit(&h->kind, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->generation, 1, memory_order_relaxed);
     h->reg_next = heap_pool;
     heap_pool = h;
     pthread_mutex_unlock(&registry_lock);

@@ -103,6 +103,7 @@ struct ward_heap_s {
     _Alignas(64) _Atomic(ward_block_t *) inbox;
     _Alignas(64) _Atomic(uint64_t) remote_classes; /* (any) bit c: remote frees may wait in full[c] */
     _Atomic(uint32_t) kind;               /* ward_heap_kind_t */
+    _Atomic(uint32_t) generation;         /* (any) bumped each time the struct is released */
 };
 
 /* The page of no blocks: direct[c] points here when a class has no page. */
