@@ -167,7 +167,12 @@ WARD_API void ward_stats_print(FILE *out);
 WARD_API void ward_stats_print_json(FILE *out);
 
 /* Returns memory ward holds but does not use to the OS: free pages whose
- * decay delay has passed, or every free page when force is true. */
+ * decay delay has passed, or, when force is true, everything it can reach
+ * now: the calling thread's cached blocks and empty pages, pages of exited
+ * threads that emptied, every user heap's cached blocks and empty pages,
+ * and all free pages (RSS falls at once).  Other live threads' caches and
+ * spare pages (up to 1 MiB per thread) belong to them alone: they return
+ * them on their next slow path or heartbeat. */
 WARD_API void ward_collect(bool force);
 
 /* ------------------------------------------------------------------------

@@ -132,7 +132,7 @@ WARD_HIDDEN extern ward_budget_counters_t _ward_budget_counters;
 WARD_HIDDEN bool _ward_budget_reserve_is_open(void);
 
 /* One line on stderr when WARD_VERBOSE=1: "ward: EVENT key=value ...". */
-WARD_HIDDEN void _ward_budget_log(const char *event, const char *const *keys, const uint64_t *values,
+WARD_HIDDEN void _ward_budget_log(const char *event, const char *const *keys, const int64_t *values,
                                   unsigned count);
 
 /* Statistics and fork. */

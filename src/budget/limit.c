@@ -33,7 +33,7 @@ void _ward_budget_open_reserve(void)
     if (!atomic_exchange_explicit(&reserve_open, true, memory_order_relaxed)) {
         static const char *const keys[] = {"limit", "reserve"};
         size_t limit = _ward_budget_limit();
-        uint64_t values[] = {limit, reserve_size(limit)};
+        int64_t values[] = {(int64_t)limit, (int64_t)reserve_size(limit)};
         _ward_budget_log("reserve released", keys, values, 2);
     }
 }

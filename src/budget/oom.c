@@ -100,9 +100,8 @@ bool _ward_budget_oom_kill(ward_heap_t *over, uint64_t pass, int min_adj, bool l
     atomic_fetch_add_explicit(lmk ? &_ward_budget_counters.lmk_events : &_ward_budget_counters.oom_events, 1,
                               memory_order_relaxed);
     static const char *const keys[] = {"heap", "adj", "committed", "badness", "basis"};
-    uint64_t values[] = {(uint64_t)(uintptr_t)victim,
-                         (uint64_t)atomic_load_explicit(&victim->budget.oom_adj, memory_order_relaxed),
-                         (uint64_t)heap_committed, (uint64_t)c.badness, (uint64_t)c.basis};
+    int64_t values[] = {(int64_t)(uintptr_t)victim, atomic_load_explicit(&victim->budget.oom_adj, memory_order_relaxed),
+                        heap_committed, c.badness, c.basis};
     _ward_budget_log(lmk ? "lmk victim" : "oom victim", keys, values, 5);
     int64_t before = ward_counter_get(committed);
     c.fn(victim, c.ctx);

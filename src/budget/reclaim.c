@@ -132,8 +132,8 @@ static void refuse(ward_heap_t *t)
     else if (!t->budget.shortfall_hopeless && _ward_budget_limit())
         _ward_budget_open_reserve();
     static const char *const keys[] = {"missing", "limit", "committed", "heap_limit"};
-    uint64_t values[] = {t->budget.shortfall, _ward_budget_limit(), (uint64_t)committed_now(),
-                         over ? atomic_load_explicit(&over->budget.limit, memory_order_relaxed) : 0};
+    int64_t values[] = {(int64_t)t->budget.shortfall, (int64_t)_ward_budget_limit(), committed_now(),
+                        over ? (int64_t)atomic_load_explicit(&over->budget.limit, memory_order_relaxed) : 0};
     _ward_budget_log("ENOMEM", keys, values, 4);
     _ward_budget_note_rise(WARD_PRESSURE_MEDIUM, WARD_PRESSURE_CRITICAL);
     t->budget.shortfall = 0;
@@ -179,7 +179,7 @@ bool _ward_budget_retry(unsigned attempt)
     return true;
 }
 
-void _ward_budget_log(const char *event, const char *const *keys, const uint64_t *values, unsigned count)
+void _ward_budget_log(const char *event, const char *const *keys, const int64_t *values, unsigned count)
 {
     if (!ward_option(WARD_OPTION_VERBOSE))
         return;
@@ -190,8 +190,8 @@ void _ward_budget_log(const char *event, const char *const *keys, const uint64_t
     for (unsigned i = 0; i < count; i++) {
         _ward_buf_str(&b, " ");
         _ward_buf_str(&b, keys[i]);
-        _ward_buf_str(&b, "=");
-        _ward_buf_u64(&b, values[i]);
+        _ward_buf_str(&b, values[i] < 0 ? "=-" : "=");
+        _ward_buf_u64(&b, values[i] < 0 ? (uint64_t)0 - (uint64_t)values[i] : (uint64_t)values[i]);
     }
     _ward_buf_str(&b, "\n");
     _ward_buf_finish(&b);

@@ -88,6 +88,9 @@ static void *heap_alloc_once(ward_heap_t *h, size_t n, size_t alignment)
  * fails. */
 static void *heap_alloc_budgeted(ward_heap_t *h, size_t n, size_t alignment)
 {
+    /* A refusal is remembered in the calling thread's heap: have one. */
+    if (_ward_tls_heap == NULL)
+        _ward_heap_current();
     uint32_t generation = atomic_load_explicit(&h->generation, memory_order_relaxed);
     void *p = heap_alloc_once(h, n, alignment);
     for (unsigned attempt = 0; p == NULL && _ward_budget_retry(attempt); attempt++) {
