@@ -212,7 +212,7 @@ typedef enum ward_pressure_e {
     WARD_PRESSURE_NONE,     /* below 75 % of the basis, no stalls reported */
     WARD_PRESSURE_LOW,      /* at least 75 % (the low watermark) */
     WARD_PRESSURE_MEDIUM,   /* at least 90 % (the high watermark) */
-    WARD_PRESSURE_CRITICAL, /* at least 97 %, or an allocation needed reclaim */
+    WARD_PRESSURE_CRITICAL, /* at least 97 %, or a limit refused an allocation */
     WARD_PRESSURE_COUNT_
 } ward_pressure_t;
 

@@ -115,6 +115,8 @@ static void test_heap_limit(void)
 
 int main(void)
 {
+    /* The figures below assume the default accounting, whatever the environment says. */
+    CHECK(ward_option_set(WARD_OPTION_OVERCOMMIT, WARD_OVERCOMMIT_GUESS) == 0);
     test_enomem_and_reserve();
     test_huge_over_limit();
     test_heap_limit();

@@ -5,6 +5,7 @@
 # Usage: options_env.sh PROGRAM (budget_env_probe: prints limit and mode)
 set -eu
 probe=$1
+unset WARD_LIMIT WARD_OVERCOMMIT
 fail() {
     echo "FAIL: $*" >&2
     exit 1

@@ -26,7 +26,8 @@ int main(void)
     CHECK(ward_reclaimer_add(count_calls, NULL, 0) == 0);
 
     /* guess (the default), no limit: more than RAM + swap at once fails. */
-    CHECK(ward_option_get(WARD_OPTION_OVERCOMMIT) == WARD_OVERCOMMIT_GUESS);
+    CHECK(ward_option_set(WARD_OPTION_OVERCOMMIT, WARD_OVERCOMMIT_GUESS) == 0);
+    CHECK(ward_set_limit(0) == 0);
     errno = 0;
     CHECK(ward_malloc(ram_swap + 64 * MiB) == NULL && errno == ENOMEM);
     /* guess, with a limit: more than the limit at once fails, no reclaim. */

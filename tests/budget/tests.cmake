@@ -14,6 +14,10 @@ ward_add_test(NAME budget_pressure SOURCES ${WARD_BUDGET_DIR}/pressure.c LABELS 
 
 # ---- threads (also run in the ThreadSanitizer build) ----
 ward_add_test(NAME budget_threads SOURCES ${WARD_BUDGET_DIR}/threads.c LABELS threads)
+# the same with the background reclaimer working beside the threads
+add_test(NAME budget_threads_background COMMAND budget_threads)
+set_tests_properties(budget_threads_background PROPERTIES LABELS threads TIMEOUT 120
+                     ENVIRONMENT "WARD_BACKGROUND=1")
 
 # ---- the kernel's view: RSS, cgroup, address space (not under sanitizers,
 #      whose shadow memory the RSS figures would include) ----
