@@ -130,7 +130,7 @@ WARD_API void ward_heap_destroy(ward_heap_t *heap);
     X(decommitted_total, "bytes returned to the OS so far")                               \
     X(threads, "threads with a live heap")                                                \
     X(limit, "process limit on committed bytes (0 = none)")                              \
-    X(cgroup_limit, "memory.max of the process's cgroup (0 = none or unknown)")          \
+    X(cgroup_limit, "memory limit of the process's cgroup (0 = none or unknown)")        \
     X(pressure, "current ward_pressure_t level")                                          \
     X(reclaimed_collect, "bytes returned by ward_collect and by direct reclaim of ward's own memory") \
     X(reclaimed_background, "bytes returned by the background reclaimer")                \
@@ -217,8 +217,9 @@ typedef enum ward_pressure_e {
 } ward_pressure_t;
 
 /* The current level: committed bytes against the basis (the process limit,
- * else the cgroup's memory.max), raised by the kernel's pressure stall
- * information when the background reclaimer reads it. */
+ * else the cgroup's memory limit: v2 memory.max, v1 memory.limit_in_bytes),
+ * raised by the kernel's pressure stall information when the background
+ * reclaimer reads it. */
 WARD_API ward_pressure_t ward_pressure_get(void);
 
 /* Calls callback(level, ctx) each time the level rises to or past `level`

@@ -4,7 +4,7 @@
  *
  * One detached thread with every signal blocked wakes every
  * clamp(WARD_DECAY_MS / 2, 10, 250) ms and, with usage measured against the
- * basis (limit, else cgroup memory.max):
+ * basis (limit, else the cgroup's memory limit):
  *   below the low watermark (75 %), or with no basis: decommits free
  *       memory whose decay delay has passed, as allocation activity would;
  *   at or above the low watermark: decommits all free memory at once;

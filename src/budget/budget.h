@@ -92,13 +92,13 @@ WARD_INLINE void _ward_budget_safe_point(void)
 WARD_HIDDEN size_t _ward_budget_limit(void);
 WARD_HIDDEN int64_t _ward_budget_usage(void);
 /* The bytes pressure is measured against: the limit, else the cgroup's
- * memory.max; 0 when there is neither. */
+ * memory limit; 0 when there is neither. */
 WARD_HIDDEN size_t _ward_budget_basis(void);
 WARD_HIDDEN ward_pressure_t _ward_budget_level_of(int64_t usage, size_t basis);
 /* Marks levels (from, to] as crossed upward. */
 WARD_HIDDEN void _ward_budget_note_rise(ward_pressure_t from, ward_pressure_t to);
-/* The cgroup's memory.max (0 = none), read at start and by the background
- * reclaimer; the level pressure stall information gives. */
+/* The cgroup's memory limit (0 = none), read at start; the level pressure
+ * stall information gives (read by the background reclaimer). */
 WARD_HIDDEN size_t _ward_budget_cgroup_limit(void);
 WARD_HIDDEN void _ward_budget_read_cgroup(void);
 WARD_HIDDEN ward_pressure_t _ward_budget_psi_level(void);

@@ -5,7 +5,7 @@
  * badness is
  *     committed bytes of the heap + adj * basis / 1000
  * where basis is the limit that refused (the heap's own limit, or the
- * process limit, else the cgroup's memory.max).  The victim is the
+ * process limit, else the cgroup's memory limit).  The victim is the
  * candidate of highest badness not yet chosen in the current pass (equal
  * badness: the most recently created heap).  It is chosen under the
  * registry lock; its callback runs after every lock is released.

@@ -1,9 +1,9 @@
 /*
  * pressure.c - pressure levels, their subscribers, and what the kernel
- * says: the cgroup's memory.max and pressure stall information (PSI).
+ * says: the cgroup's memory limit and pressure stall information (PSI).
  *
  * Levels from usage (committed bytes, or reserved ones in the never mode)
- * against the basis (the process limit, else the cgroup's memory.max):
+ * against the basis (the process limit, else the cgroup's memory limit):
  *   LOW at 75 % (the low watermark), MEDIUM at 90 % (the high watermark),
  *   CRITICAL at 97 %, and for a moment whenever a limit refuses an
  *   allocation for good.
@@ -154,33 +154,70 @@ static uint64_t psi_field(const char *text, const char *prefix, const char *key)
     return at ? parse_u64(at + strlen(key)) : 0;
 }
 
+/* Writes root + path (len bytes, without a trailing '/') + name into file
+ * (size bytes); false when it does not fit. */
+static bool cgroup_file(char *file, size_t size, const char *root, const char *path, size_t len, const char *name)
+{
+    size_t root_len = strlen(root), name_len = strlen(name);
+    if (len > 0 && path[len - 1] == '/')
+        len--;
+    if (root_len + len + name_len + 1 > size)
+        return false;
+    memcpy(file, root, root_len);
+    memcpy(file + root_len, path, len);
+    memcpy(file + root_len + len, name, name_len + 1);
+    return true;
+}
+
+/* A limit read from file, or 0 for none ("max", or a v1 value near 2^63). */
+static size_t read_limit(const char *file)
+{
+    char value[64];
+    if (_ward_os_read_file(file, value, sizeof value) <= 0 || value[0] < '0' || value[0] > '9')
+        return 0;
+    uint64_t v = parse_u64(value);
+    return v >= (uint64_t)1 << 60 ? 0 : (size_t)v;
+}
+
+/* The path of the cgroup on the line of /proc/self/cgroup that starts with
+ * prefix ("0::" for v2) or contains it (":memory:" for v1); NULL if none. */
+static const char *cgroup_path(const char *text, const char *prefix, size_t *len)
+{
+    for (const char *line = text; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != '\0')) {
+        size_t line_len = strcspn(line, "\n");
+        const char *at = strstr(line, prefix);
+        if (at == NULL || at >= line + line_len || (prefix[0] == '0' && at != line))
+            continue;
+        const char *path = at + strlen(prefix);
+        *len = (size_t)(line + line_len - path);
+        return path;
+    }
+    return NULL;
+}
+
 void _ward_budget_read_cgroup(void)
 {
-    char text[512];
+    char text[1024], file[320];
     if (_ward_os_read_file("/proc/self/cgroup", text, sizeof text) <= 0)
         return;
-    /* cgroup v2: the line "0::/path". */
-    const char *line = strstr(text, "0::");
-    if (line == NULL || (line != text && line[-1] != '\n'))
-        return;
-    const char *path = line + 3;
-    size_t len = strcspn(path, "\n");
-    char file[256];
-    static const char root[] = "/sys/fs/cgroup";
-    if (sizeof root + len + sizeof "/memory.pressure" > sizeof file)
-        return;
-    memcpy(file, root, sizeof root - 1);
-    memcpy(file + sizeof root - 1, path, len);
-    size_t base = sizeof root - 1 + len;
-    if (base > 0 && file[base - 1] == '/')
-        base--;
-    memcpy(file + base, "/memory.max", sizeof "/memory.max");
-    char value[64];
-    if (_ward_os_read_file(file, value, sizeof value) > 0 && value[0] >= '0' && value[0] <= '9')
-        atomic_store_explicit(&cgroup_limit, (size_t)parse_u64(value), memory_order_relaxed);
-    memcpy(file + base, "/memory.pressure", sizeof "/memory.pressure");
-    if (psi_path[0] == '\0' && _ward_os_read_file(file, value, sizeof value) > 0)
-        memcpy(psi_path, file, base + sizeof "/memory.pressure");
+    size_t len = 0, limit = 0;
+    /* cgroup v2: memory.max and memory.pressure of the line "0::/path". */
+    const char *path = cgroup_path(text, "0::", &len);
+    if (path && cgroup_file(file, sizeof file, "/sys/fs/cgroup", path, len, "/memory.max"))
+        limit = read_limit(file);
+    if (path && cgroup_file(file, sizeof file, "/sys/fs/cgroup", path, len, "/memory.pressure") &&
+        _ward_os_read_file(file, text, 2) > 0)
+        memcpy(psi_path, file, strlen(file) + 1 <= sizeof psi_path ? strlen(file) + 1 : 0);
+    /* cgroup v1: memory.limit_in_bytes of the memory controller's group,
+     * or of the mount's root (a container sees its own group there). */
+    if (limit == 0 && _ward_os_read_file("/proc/self/cgroup", text, sizeof text) > 0 &&
+        (path = cgroup_path(text, ":memory:", &len)) != NULL) {
+        if (cgroup_file(file, sizeof file, "/sys/fs/cgroup/memory", path, len, "/memory.limit_in_bytes"))
+            limit = read_limit(file);
+        if (limit == 0)
+            limit = read_limit("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+    }
+    atomic_store_explicit(&cgroup_limit, limit, memory_order_relaxed);
 }
 
 ward_pressure_t _ward_budget_psi_level(void)
