@@ -187,7 +187,8 @@ WARD_API void ward_collect(bool force);
  * never called while ward holds a lock: they may call malloc and free (an
  * allocation made inside a callback does not start another reclaim pass,
  * it fails with ENOMEM if it does not fit).  They run on the thread whose
- * allocation needed room, or on the background reclaimer's thread.
+ * allocation needed room, or on the background reclaimer's thread, so they
+ * must not wait for locks that code allocating memory may hold.
  *
  * Functions returning int give 0 on success, else -1 with errno set.
  * ---------------------------------------------------------------------- */
