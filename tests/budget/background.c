@@ -43,6 +43,7 @@ int main(void)
     CHECKF(rss < rss_base + TOTAL / 20, "RSS still %zu KiB above base", (rss - rss_base) >> 10);
     CHECK(stats_now().reclaimed_background > 0);
 
+    fflush(stdout); /* the child must not print the parent's buffered lines again */
     pid_t child = fork();
     CHECK(child >= 0);
     if (child == 0) {
