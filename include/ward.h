@@ -121,7 +121,7 @@ WARD_API void ward_heap_destroy(ward_heap_t *heap);
  * taken while threads allocate is accurate to within a few pages per thread.
  * ---------------------------------------------------------------------- */
 
-#define WARD_STATS_VERSION 1
+#define WARD_STATS_VERSION 2
 #define WARD_STATS_CLASSES 64
 
 /* X(name, description) */
@@ -140,7 +140,19 @@ WARD_API void ward_heap_destroy(ward_heap_t *heap);
     X(segments, "segments mapped")                                                        \
     X(pages_abandoned, "pages left by exited threads and not yet adopted")                \
     X(decommitted_total, "bytes returned to the OS so far")                               \
-    X(threads, "threads with a live heap")
+    X(threads, "threads with a live heap")                                                \
+    X(limit, "process limit on committed bytes (0 = none)")                              \
+    X(cgroup_limit, "memory limit of the process's cgroup (0 = none or unknown)")        \
+    X(pressure, "current ward_pressure_t level")                                          \
+    X(reclaimed_collect, "bytes returned by ward_collect and by direct reclaim of ward's own memory") \
+    X(reclaimed_background, "bytes returned by the background reclaimer")                \
+    X(reclaimed_callbacks, "bytes reclaim callbacks said they freed")                     \
+    X(reclaimed_oom, "bytes OOM and low-memory-killer victims gave back")                 \
+    X(reclaim_passes, "direct reclaim passes run for allocations over a limit")           \
+    X(oom_events, "OOM victims chosen (their callback called)")                           \
+    X(lmk_events, "low-memory-killer victims chosen")                                     \
+    X(limit_failures, "allocations refused with ENOMEM because of a limit")               \
+    X(reserve_open, "1 while the emergency reserve is released")
 
 typedef struct ward_class_stats_s {
     size_t block_size;    /* bytes of every block of this class; 0 ends the list */
@@ -167,8 +179,109 @@ WARD_API void ward_stats_print(FILE *out);
 WARD_API void ward_stats_print_json(FILE *out);
 
 /* Returns memory ward holds but does not use to the OS: free pages whose
- * decay delay has passed, or every free page when force is true. */
+ * decay delay has passed, or, when force is true, everything it can reach
+ * now: the calling thread's cached blocks and empty pages, pages of exited
+ * threads that emptied, every user heap's cached blocks and empty pages,
+ * and all free pages (RSS falls at once).  Other live threads' caches and
+ * spare pages (up to 1 MiB per thread) belong to them alone: they return
+ * them on their next slow path or heartbeat. */
 WARD_API void ward_collect(bool force);
+
+/* ------------------------------------------------------------------------
+ * Budgets: limits, pressure, reclaim callbacks, the OOM policy
+ * (docs/budgets.md explains the model)
+ *
+ * A limit bounds the bytes ward has committed (the committed figure of the
+ * statistics, which follows the RSS of ward's memory).  An allocation that
+ * would pass a limit first reclaims: ward's own free memory, then the
+ * reclaim callbacks (cheapest first), then OOM victims; it fails with
+ * NULL/ENOMEM only when that makes no room.  Callbacks of this section are
+ * never called while ward holds a lock: they may call malloc and free (an
+ * allocation made inside a callback does not start another reclaim pass,
+ * it fails with ENOMEM if it does not fit).  They run on the thread whose
+ * allocation needed room, or on the background reclaimer's thread, so they
+ * must not wait for locks that code allocating memory may hold.
+ *
+ * Functions returning int give 0 on success, else -1 with errno set.
+ * ---------------------------------------------------------------------- */
+
+/* Sets the process-wide limit on committed bytes (also WARD_LIMIT); 0 means
+ * no limit.  A limit below what is committed now makes later allocations
+ * reclaim.  The last min(1 MiB, limit / 8) bytes of the limit are the
+ * emergency reserve: ordinary allocations stop short of it; after the first
+ * allocation refused with ENOMEM the reserve is released, so that the
+ * program can unwind (log, free, report), and it is re-armed once committed
+ * memory falls below the limit by twice the reserve.  Never fails. */
+WARD_API int ward_set_limit(size_t bytes);
+/* The process limit (0 = none). */
+WARD_API size_t ward_get_limit(void);
+
+/* Limits the bytes of spans and huge blocks heap owns (0 = no limit).  Only
+ * user heaps have limits: blocks of the default allocator count toward the
+ * process limit only.  -1/EINVAL for a NULL heap. */
+WARD_API int ward_heap_set_limit(ward_heap_t *heap, size_t bytes);
+
+typedef enum ward_pressure_e {
+    WARD_PRESSURE_NONE,     /* below 75 % of the basis, no stalls reported */
+    WARD_PRESSURE_LOW,      /* at least 75 % (the low watermark) */
+    WARD_PRESSURE_MEDIUM,   /* at least 90 % (the high watermark) */
+    WARD_PRESSURE_CRITICAL, /* at least 97 %, or a limit refused an allocation */
+    WARD_PRESSURE_COUNT_
+} ward_pressure_t;
+
+/* The current level: committed bytes against the basis (the process limit,
+ * else the cgroup's memory limit: v2 memory.max, v1 memory.limit_in_bytes),
+ * raised by the kernel's pressure stall information when the background
+ * reclaimer reads it. */
+WARD_API ward_pressure_t ward_pressure_get(void);
+
+/* Calls callback(level, ctx) each time the level rises to or past `level`
+ * (level is then the new current level).  Up to 32 subscriptions.
+ * -1/EINVAL for a NULL callback or a level that is not LOW, MEDIUM or
+ * CRITICAL; -1/ENOSPC when the table is full. */
+WARD_API int ward_pressure_subscribe(ward_pressure_t level, void (*callback)(ward_pressure_t level, void *ctx),
+                                     void *ctx);
+/* Removes the subscription (callback, ctx); -1/ENOENT if there is none. */
+WARD_API int ward_pressure_unsubscribe(void (*callback)(ward_pressure_t level, void *ctx), void *ctx);
+
+/* Adds a reclaim callback: fn(ctx, want) frees up to want bytes (for
+ * example by dropping cache entries) and returns how many it freed.  When an
+ * allocation needs room, callbacks are called in increasing cost (equal
+ * costs in the order added); want is what is still missing: the shortfall
+ * minus what the callbacks before it returned.  Up to 32 callbacks.
+ * -1/EINVAL for a NULL fn, -1/ENOSPC when the table is full. */
+WARD_API int ward_reclaimer_add(size_t (*fn)(void *ctx, size_t want), void *ctx, unsigned cost);
+/* Removes the callback (fn, ctx); -1/ENOENT if there is none. */
+WARD_API int ward_reclaimer_remove(size_t (*fn)(void *ctx, size_t want), void *ctx);
+
+/* Makes heap a candidate OOM victim.  When reclaim cannot make room under
+ * the process limit, the candidate with the highest badness
+ *     committed bytes of the heap + adj * limit / 1000
+ * has callback(heap, ctx) called (it may destroy the heap or drop part of
+ * it), and the allocation is tried again; each candidate at most once per
+ * allocation.  adj -1000 means never chosen.  A heap over its own limit can
+ * only choose itself.  -1/EINVAL for a NULL heap or callback or adj outside
+ * -1000..1000. */
+WARD_API int ward_heap_set_oom(ward_heap_t *heap, int adj, void (*callback)(ward_heap_t *heap, void *ctx), void *ctx);
+
+/* The low-memory killer: each time the pressure level rises to `level` or
+ * past it, the OOM candidate with adj >= min_adj and the highest badness
+ * has its callback called (one victim per rise), before memory runs out.
+ * level WARD_PRESSURE_NONE turns it off.  -1/EINVAL for an unknown level
+ * or min_adj outside -999..1000. */
+WARD_API int ward_lmk_set(ward_pressure_t level, int min_adj);
+
+typedef struct ward_heap_stats_s {
+    uint64_t committed;      /* bytes of the spans and huge blocks the heap owns */
+    uint64_t committed_peak; /* highest value of committed */
+    uint64_t limit;          /* the heap's limit (0 = none) */
+    int64_t oom_adj;         /* set by ward_heap_set_oom (0 if never) */
+    uint64_t oom_events;     /* times the heap was chosen as a victim (OOM or LMK) */
+    uint64_t limit_failures; /* allocations refused because of the heap's limit */
+} ward_heap_stats_t;
+
+/* Fills *out for heap.  -1/EINVAL for a NULL argument. */
+WARD_API int ward_heap_stats_get(ward_heap_t *heap, ward_heap_stats_t *out);
 
 /* ------------------------------------------------------------------------
  * Region heaps
@@ -427,15 +540,33 @@ WARD_API void ward_pool_destroy(ward_pool_t *pool);
  *   WARD_VERBOSE=0|1    log option problems and decisions to stderr
  *   WARD_STATS=0|1      print ward_stats_print() at exit
  *   WARD_DEBUG=0|1      debug checks (canaries) where a front end offers them
+ *   WARD_LIMIT=SIZE     process limit on committed bytes (k/m/g suffixes;
+ *                       0 = none, the default)
+ *   WARD_BACKGROUND=0|1 run the background reclaimer thread
+ *   WARD_OVERCOMMIT=always|guess|never  (default guess)
+ *                       always: no check besides the limits;
+ *                       guess: also refuse a single request larger than
+ *                       the limit, or than RAM + swap without a limit;
+ *                       never: count reserved address space, not only
+ *                       committed bytes, against the process limit
  * An unknown WARD_ variable or a malformed value is reported on stderr once
  * and the default kept.
  * ---------------------------------------------------------------------- */
+
+typedef enum ward_overcommit_e {
+    WARD_OVERCOMMIT_ALWAYS,
+    WARD_OVERCOMMIT_GUESS,
+    WARD_OVERCOMMIT_NEVER
+} ward_overcommit_t;
 
 typedef enum ward_option_e {
     WARD_OPTION_DECAY_MS,
     WARD_OPTION_VERBOSE,
     WARD_OPTION_STATS,
     WARD_OPTION_DEBUG,
+    WARD_OPTION_LIMIT,      /* bytes, 0 = none */
+    WARD_OPTION_BACKGROUND, /* 0 or 1 */
+    WARD_OPTION_OVERCOMMIT, /* a ward_overcommit_t */
     WARD_OPTION_COUNT_
 } ward_option_t;
 

@@ -4,7 +4,8 @@
  *   ward run [options] -- PROGRAM [ARGS...]
  *       Runs PROGRAM with libward preloaded.  When it exits, prints a short
  *       report on stderr: peak allocated, peak committed, peak RSS,
- *       allocation count and the bytes committed but unused at the peak.
+ *       allocation count and the bytes committed but unused at the peak;
+ *       with --limit, also the limit and what it took to stay within it.
  *       PROGRAM's exit status becomes ward's (128 + N for signal N).
  *   ward version
  *   ward help
@@ -31,11 +32,13 @@ typedef struct run_options_s {
     bool json;
     bool stats;            /* also WARD_STATS=1: the full statistics at exit */
     const char *decay_ms;  /* WARD_DECAY_MS for the program */
+    const char *limit;     /* WARD_LIMIT for the program */
 } run_options_t;
 
 typedef struct report_s {
     bool present;
     uint64_t allocated_peak, committed_peak, unused_at_peak, malloc_count, free_count;
+    uint64_t limit, limit_failures, oom_events, lmk_events, reclaim_passes, reclaimed_callbacks, reclaimed_oom;
 } report_t;
 
 static void usage(FILE *out)
@@ -49,7 +52,8 @@ static void usage(FILE *out)
             "  --output FILE    write the report to FILE instead of stderr\n"
             "  --json           write the report as one JSON object\n"
             "  --stats          also print ward's full statistics when PROGRAM exits\n"
-            "  --decay MS       delay before free pages go back to the OS (WARD_DECAY_MS)\n");
+            "  --decay MS       delay before free pages go back to the OS (WARD_DECAY_MS)\n"
+            "  --limit SIZE     limit on ward's committed memory, e.g. 512M (WARD_LIMIT)\n");
 }
 
 static bool readable(const char *path) { return access(path, R_OK) == 0; }
@@ -98,10 +102,21 @@ static void parse_report(const char *text, report_t *r)
         {"unused_at_peak", offsetof(report_t, unused_at_peak)},
         {"malloc_count", offsetof(report_t, malloc_count)},
         {"free_count", offsetof(report_t, free_count)},
+        {"limit", offsetof(report_t, limit)},
+        {"limit_failures", offsetof(report_t, limit_failures)},
+        {"oom_events", offsetof(report_t, oom_events)},
+        {"lmk_events", offsetof(report_t, lmk_events)},
+        {"reclaim_passes", offsetof(report_t, reclaim_passes)},
+        {"reclaimed_callbacks", offsetof(report_t, reclaimed_callbacks)},
+        {"reclaimed_oom", offsetof(report_t, reclaimed_oom)},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const char *at = strstr(text, keys[i].key);
-        if (at && at[strlen(keys[i].key)] == '=') {
+        /* "KEY=" at the start of a line ("limit" is also the end of other keys) */
+        size_t len = strlen(keys[i].key);
+        const char *at = text;
+        while ((at = strstr(at, keys[i].key)) != NULL && ((at != text && at[-1] != '\n') || at[len] != '='))
+            at += len;
+        if (at) {
             *(uint64_t *)((char *)r + keys[i].offset) = strtoull(at + strlen(keys[i].key) + 1, NULL, 10);
             r->present = true;
         }
@@ -135,11 +150,20 @@ static void print_report(FILE *out, const run_options_t *o, const char *program,
         fprintf(out,
                 "{\"program\": \"%s\", \"status\": %d, \"report\": %s, \"peak_allocated\": %llu, "
                 "\"peak_committed\": %llu, \"peak_rss\": %llu, \"allocations\": %llu, \"frees\": %llu, "
-                "\"committed_unused_at_peak\": %llu}\n",
+                "\"committed_unused_at_peak\": %llu",
                 program, status, r->present ? "true" : "false", (unsigned long long)r->allocated_peak,
                 (unsigned long long)r->committed_peak, (unsigned long long)rss_peak,
                 (unsigned long long)r->malloc_count, (unsigned long long)r->free_count,
                 (unsigned long long)r->unused_at_peak);
+        if (o->limit)
+            fprintf(out,
+                    ", \"limit\": %llu, \"limit_failures\": %llu, \"oom_events\": %llu, \"lmk_events\": %llu, "
+                    "\"reclaim_passes\": %llu, \"reclaimed_callbacks\": %llu, \"reclaimed_oom\": %llu",
+                    (unsigned long long)r->limit, (unsigned long long)r->limit_failures,
+                    (unsigned long long)r->oom_events, (unsigned long long)r->lmk_events,
+                    (unsigned long long)r->reclaim_passes, (unsigned long long)r->reclaimed_callbacks,
+                    (unsigned long long)r->reclaimed_oom);
+        fprintf(out, "}\n");
         return;
     }
     fprintf(out, "ward: report for %s (exit status %d)\n", program, status);
@@ -153,6 +177,19 @@ static void print_report(FILE *out, const run_options_t *o, const char *program,
     else
         fprintf(out, "ward:   allocations               %12s\n", "-");
     fprintf(out, "ward:   committed unused at peak  %12s\n", r->present ? unused : "-");
+    if (o->limit && r->present) {
+        char limit[32], callbacks[32], oom[32];
+        human(limit, sizeof limit, r->limit);
+        human(callbacks, sizeof callbacks, r->reclaimed_callbacks);
+        human(oom, sizeof oom, r->reclaimed_oom);
+        fprintf(out, "ward:   limit                     %12s\n", limit);
+        fprintf(out, "ward:   reclaim passes            %12llu\n", (unsigned long long)r->reclaim_passes);
+        fprintf(out, "ward:   freed by callbacks        %12s\n", callbacks);
+        fprintf(out, "ward:   OOM victims               %12llu\n", (unsigned long long)r->oom_events);
+        fprintf(out, "ward:   freed by OOM victims      %12s\n", oom);
+        fprintf(out, "ward:   low-memory-killer victims %12llu\n", (unsigned long long)r->lmk_events);
+        fprintf(out, "ward:   refused (ENOMEM)          %12llu\n", (unsigned long long)r->limit_failures);
+    }
 }
 
 static int run(int argc, char **argv)
@@ -174,6 +211,8 @@ static int run(int argc, char **argv)
             o.stats = true;
         } else if (strcmp(arg, "--decay") == 0 && i + 1 < argc) {
             o.decay_ms = argv[++i];
+        } else if (strcmp(arg, "--limit") == 0 && i + 1 < argc) {
+            o.limit = argv[++i];
         } else if (arg[0] != '-') {
             break; /* PROGRAM without "--" */
         } else {
@@ -226,6 +265,8 @@ static int run(int argc, char **argv)
             setenv("WARD_STATS", "1", 1);
         if (o.decay_ms)
             setenv("WARD_DECAY_MS", o.decay_ms, 1);
+        if (o.limit)
+            setenv("WARD_LIMIT", o.limit, 1);
         execvp(argv[i], &argv[i]);
         fprintf(stderr, "ward run: cannot run %s: %s\n", argv[i], strerror(errno));
         _exit(127);

@@ -16,17 +16,34 @@
  * allocations and frees only, not the waiting.
  *
  * Options: --mib N to allocate (default 1024), --wait-ms N for the second
- * reading (default 5000; the first is always at 1 s).
+ * reading (default 5000; the first is always at 1 s), --collect 1 to ask
+ * the allocator to give memory back right after the last free:
+ * ward_collect(true) under ward, malloc_trim(0) under the others (which
+ * only glibc acts on).  rss_0s_kb is read after that call.
  */
 #include "common.h"
 
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdlib.h>
+
+/* ward_collect(true) when ward is the allocator, else malloc_trim(0). */
+static void give_back(void)
+{
+    void (*collect)(bool) = (void (*)(bool))dlsym(RTLD_DEFAULT, "ward_collect");
+    if (collect)
+        collect(true);
+    else
+        malloc_trim(0);
+}
 
 int main(int argc, char **argv)
 {
-    bench_config_t config = bench_init(argc, argv, "idle-release", "--mib --wait-ms");
+    bench_config_t config = bench_init(argc, argv, "idle-release", "--mib --wait-ms --collect");
     size_t target = (size_t)bench_option_long("--mib", 1024) << 20;
     unsigned wait_ms = (unsigned)bench_option_long("--wait-ms", 5000);
+    bool collect = bench_option_long("--collect", 0) != 0;
     config.threads = 1;
     if (wait_ms < 1000)
         bench_fail("--wait-ms must be at least 1000");
@@ -60,6 +77,8 @@ int main(int argc, char **argv)
         block = next;
     }
     uint64_t elapsed = bench_now_ns() - start;
+    if (collect)
+        give_back();
 
     uint64_t rss_0s = bench_status_kb("VmRSS");
     bench_sleep_ms(1000);

@@ -71,6 +71,40 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
 
 /* -------------------------------------------------------------- malloc */
 
+/* One allocation from h, under its lock when it is shared. */
+static void *heap_alloc_once(ward_heap_t *h, size_t n, size_t alignment)
+{
+    if (h->kind == WARD_HEAP_SHARED) {
+        pthread_mutex_lock(&h->lock);
+        void *p = _ward_heap_alloc(h, n, alignment);
+        pthread_mutex_unlock(&h->lock);
+        return p;
+    }
+    return _ward_heap_alloc(h, n, alignment);
+}
+
+/* An allocation from h that a limit may refuse: with no lock held, reclaim
+ * and try again while the budget layer says so.  An OOM callback may have
+ * destroyed h meanwhile (its struct stays mapped): then the allocation
+ * fails. */
+static void *heap_alloc_budgeted(ward_heap_t *h, size_t n, size_t alignment)
+{
+    /* A refusal is remembered in the calling thread's heap: have one. */
+    if (_ward_tls_heap == NULL)
+        _ward_heap_current();
+    uint32_t generation = atomic_load_explicit(&h->generation, memory_order_relaxed);
+    void *p = heap_alloc_once(h, n, alignment);
+    for (unsigned attempt = 0; p == NULL && _ward_budget_retry(attempt); attempt++) {
+        if (atomic_load_explicit(&h->generation, memory_order_relaxed) != generation) {
+            errno = ENOMEM;
+            break;
+        }
+        p = heap_alloc_once(h, n, alignment);
+    }
+    _ward_budget_safe_point();
+    return p;
+}
+
 static WARD_NOINLINE void *malloc_slow(size_t n, size_t alignment)
 {
     if (n > PTRDIFF_MAX) {
@@ -82,13 +116,7 @@ static WARD_NOINLINE void *malloc_slow(size_t n, size_t alignment)
         errno = ENOMEM;
         return NULL;
     }
-    if (h->kind == WARD_HEAP_SHARED) {
-        pthread_mutex_lock(&h->lock);
-        void *p = _ward_heap_alloc(h, n, alignment);
-        pthread_mutex_unlock(&h->lock);
-        return p;
-    }
-    return _ward_heap_alloc(h, n, alignment);
+    return heap_alloc_budgeted(h, n, alignment);
 }
 
 WARD_API void *ward_malloc(size_t n)
@@ -277,8 +305,12 @@ static void *realloc_in(ward_heap_t *heap, void *p, size_t n)
      * moves it). */
     if (info.kind != BLOCK_HUGE && n <= info.usable && n >= info.usable / 2)
         return p;
-    if (info.kind == BLOCK_HUGE && n > WARD_LARGE_MAX)
-        return _ward_huge_realloc(info.huge, n);
+    if (info.kind == BLOCK_HUGE && n > WARD_LARGE_MAX) {
+        void *q = _ward_huge_realloc(info.huge, n);
+        for (unsigned attempt = 0; q == NULL && _ward_budget_retry(attempt); attempt++)
+            q = _ward_huge_realloc(info.huge, n);
+        return q;
+    }
     void *q = heap ? ward_heap_malloc(heap, n) : ward_malloc(n);
     if (q == NULL)
         return NULL;
@@ -344,7 +376,7 @@ WARD_API size_t ward_usable_size(const void *p)
 
 WARD_API ward_heap_t *ward_heap_new(void) { return _ward_heap_new_shared(); }
 
-static void *heap_alloc_locked(ward_heap_t *heap, size_t n, size_t alignment)
+static void *heap_alloc_checked(ward_heap_t *heap, size_t n, size_t alignment)
 {
     if (heap == NULL) {
         errno = EINVAL;
@@ -354,13 +386,10 @@ static void *heap_alloc_locked(ward_heap_t *heap, size_t n, size_t alignment)
         errno = ENOMEM;
         return NULL;
     }
-    pthread_mutex_lock(&heap->lock);
-    void *p = _ward_heap_alloc(heap, n, alignment);
-    pthread_mutex_unlock(&heap->lock);
-    return p;
+    return heap_alloc_budgeted(heap, n, alignment);
 }
 
-WARD_API void *ward_heap_malloc(ward_heap_t *heap, size_t n) { return heap_alloc_locked(heap, n, 0); }
+WARD_API void *ward_heap_malloc(ward_heap_t *heap, size_t n) { return heap_alloc_checked(heap, n, 0); }
 
 WARD_API void *ward_heap_calloc(ward_heap_t *heap, size_t count, size_t size)
 {
@@ -369,7 +398,7 @@ WARD_API void *ward_heap_calloc(ward_heap_t *heap, size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    void *p = heap_alloc_locked(heap, total, 0);
+    void *p = heap_alloc_checked(heap, total, 0);
     if (p && total <= WARD_LARGE_MAX)
         memset(p, 0, total);
     return p;
@@ -394,7 +423,7 @@ WARD_API void *ward_heap_aligned_alloc(ward_heap_t *heap, size_t alignment, size
         errno = ENOMEM;
         return NULL;
     }
-    return heap_alloc_locked(heap, n, alignment <= WARD_MIN_ALIGN ? 0 : alignment);
+    return heap_alloc_checked(heap, n, alignment <= WARD_MIN_ALIGN ? 0 : alignment);
 }
 
 WARD_API void ward_heap_destroy(ward_heap_t *heap)
@@ -405,7 +434,15 @@ WARD_API void ward_heap_destroy(ward_heap_t *heap)
 
 /* -------------------------------------------------------------- misc */
 
-WARD_API void ward_collect(bool force) { _ward_heaps_collect(force); }
+WARD_API void ward_collect(bool force)
+{
+    int64_t before = ward_counter_get(committed);
+    _ward_heaps_collect(force);
+    int64_t drop = before - ward_counter_get(committed);
+    if (drop > 0)
+        atomic_fetch_add_explicit(&_ward_budget_counters.reclaimed_collect, (uint64_t)drop, memory_order_relaxed);
+    _ward_budget_safe_point();
+}
 
 WARD_API const char *ward_version(void) { return "ward 0.1.0"; }
 

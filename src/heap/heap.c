@@ -199,7 +199,7 @@ static ward_page_t *page_new(ward_heap_t *h, unsigned c)
 {
     /* The heap grows: bring the process counters (and the peak) up to date. */
     flush_allocated(h);
-    ward_page_t *page = _ward_span_alloc(_ward_class_slices[c]);
+    ward_page_t *page = _ward_span_alloc(_ward_class_slices[c], h);
     if (page == NULL)
         return NULL;
     _ward_page_init_small(page, c);
@@ -267,7 +267,35 @@ void _ward_heap_housekeeping(ward_heap_t *h)
     flush_allocated(h);
 }
 
-void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
+/* A limit refused class c a new page: a free block of a larger class (up
+ * to twice the size) that the heap already has serves instead, so that a
+ * program whose pages are all partly used keeps running within its
+ * budget.  The block belongs to its own class when freed. (owner) */
+static void *alloc_small_larger(ward_heap_t *h, unsigned c)
+{
+    for (unsigned k = c + 1; k < WARD_CLASS_COUNT && _ward_class_size[k] <= 2 * _ward_class_size[c]; k++) {
+        ward_free_cache_t *fc = &h->cache[k];
+        if (fc->count) {
+            void *p = fc->items[fc->count - 1];
+            ward_owned_store(fc->count, fc->count - 1);
+            _ward_mark_allocated(p);
+            return p;
+        }
+        ward_page_t *page = h->direct[k];
+        if (page->free == NULL && page != &_ward_page_empty) {
+            _ward_page_collect(page);
+            if (page->free == NULL)
+                _ward_page_extend(page);
+        }
+        if (page->free) {
+            ward_owned_add(h->page_pops[k], 1);
+            return _ward_page_pop(page);
+        }
+    }
+    return NULL;
+}
+
+static void *alloc_small_slow_once(ward_heap_t *h, unsigned c)
 {
     /* Entered with the class's free cache empty; the inbox refills pages,
      * not caches. */
@@ -295,11 +323,46 @@ void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
         page = page_new(h, c);
     direct_update(h, c);
     if (page == NULL) {
+        ward_heap_t *t = _ward_tls_heap;
+        if (t && t->budget.shortfall) {
+            void *p = alloc_small_larger(h, c);
+            if (p) {
+                t->budget.shortfall = 0;
+                return p;
+            }
+        }
         errno = ENOMEM;
         return NULL;
     }
     void *p = _ward_page_pop(page);
     ward_owned_add(h->page_pops[c], 1);
+    return p;
+}
+
+/* A block of class c after a reclaim pass: callbacks may have filled the
+ * class's free cache. (owner) */
+static void *alloc_small_again(ward_heap_t *h, unsigned c)
+{
+    ward_free_cache_t *fc = &h->cache[c];
+    if (fc->count == 0)
+        return alloc_small_slow_once(h, c);
+    void *p = fc->items[fc->count - 1];
+    ward_owned_store(fc->count, fc->count - 1);
+    _ward_mark_allocated(p);
+    return p;
+}
+
+void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
+{
+    void *p = alloc_small_slow_once(h, c);
+    /* A thread heap's slow path holds no lock: a limit that refused a page
+     * may reclaim (and call the program back) here, then try again.  A
+     * user heap's caller holds its lock and reclaims after releasing it. */
+    if (atomic_load_explicit(&h->kind, memory_order_relaxed) == WARD_HEAP_THREAD) {
+        for (unsigned attempt = 0; p == NULL && _ward_budget_retry(attempt); attempt++)
+            p = alloc_small_again(h, c);
+        _ward_budget_safe_point();
+    }
     return p;
 }
 
@@ -455,7 +518,7 @@ static void collect_inbox(ward_heap_t *h)
 static void *alloc_large(ward_heap_t *h, size_t n)
 {
     unsigned slices = (unsigned)((n + WARD_SLICE_SIZE - 1) >> WARD_SLICE_SHIFT);
-    ward_page_t *page = _ward_span_alloc(slices);
+    ward_page_t *page = _ward_span_alloc(slices, h);
     if (page == NULL) {
         errno = ENOMEM;
         return NULL;
@@ -543,13 +606,16 @@ static ward_heap_t *heap_struct_get(void)
         size_t size = WARD_ALIGN_UP(sizeof(ward_heap_t), 64);
         if (heap_chunk == NULL || (size_t)(heap_chunk_end - heap_chunk) < size) {
             size_t chunk = 64 * WARD_KiB;
-            heap_chunk = _ward_os_map_aligned(chunk, _ward_os_page_size());
-            if (heap_chunk == NULL)
+            if (!_ward_budget_commit(chunk, chunk, NULL, 0))
                 return NULL;
+            char *mem = _ward_os_map_aligned(chunk, _ward_os_page_size());
+            if (mem == NULL) {
+                _ward_budget_uncommit(chunk, chunk, NULL, 0);
+                return NULL;
+            }
+            heap_chunk = mem;
             heap_chunk_end = heap_chunk + chunk;
             ward_counter_add(metadata, (int64_t)chunk);
-            ward_counter_add(reserved, (int64_t)chunk);
-            _ward_committed_add((int64_t)chunk);
         }
         h = (ward_heap_t *)heap_chunk;
         heap_chunk += size;
@@ -605,6 +671,7 @@ static void heap_release(ward_heap_t *h)
         pthread_mutex_destroy(&h->lock);
     /* Stale owners may still flag remote_classes: the struct stays mapped. */
     atomic_store_explicit(&h->kind, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->generation, 1, memory_order_relaxed);
     h->reg_next = heap_pool;
     heap_pool = h;
     pthread_mutex_unlock(&registry_lock);
@@ -684,10 +751,12 @@ static void fork_prepare(void)
     pthread_mutex_lock(&abandoned_lock);
     _ward_segments_lock();
     _ward_huge_lock();
+    _ward_budget_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    _ward_budget_fork_parent();
     _ward_huge_unlock();
     _ward_segments_unlock();
     pthread_mutex_unlock(&abandoned_lock);
@@ -704,6 +773,7 @@ static void fork_parent(void)
  * in the child (as remote frees). */
 static void fork_child(void)
 {
+    _ward_budget_fork_child();
     _ward_huge_reset_lock();
     _ward_segments_reset_lock();
     pthread_mutex_init(&abandoned_lock, NULL);
@@ -730,6 +800,9 @@ static void late_init(void)
      * the calling thread's heap exists by now, so that nests safely. */
     pthread_key_create(&thread_key, thread_exit);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    /* The background reclaimer's thread may start from here on (its
+     * creation allocates, which nests safely now). */
+    _ward_budget_safe_point();
 }
 
 static ward_heap_t *fallback(void)
@@ -844,10 +917,32 @@ static void heap_collect_owned(ward_heap_t *h)
     flush_allocated(h);
 }
 
+void _ward_heaps_each_user(void (*fn)(ward_heap_t *heap, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (ward_heap_t *h = registry; h; h = h->reg_next)
+        if (atomic_load_explicit(&h->kind, memory_order_relaxed) == WARD_HEAP_SHARED)
+            fn(h, ctx);
+    pthread_mutex_unlock(&registry_lock);
+}
+
 void _ward_heaps_collect(bool force)
 {
     if (_ward_tls_heap)
         heap_collect_owned(_ward_tls_heap);
+    if (force) {
+        /* User heaps are shared: their lock makes the caller their owner
+         * for a moment (registry before heap, as for fork). */
+        pthread_mutex_lock(&registry_lock);
+        for (ward_heap_t *h = registry; h; h = h->reg_next) {
+            if (atomic_load_explicit(&h->kind, memory_order_relaxed) != WARD_HEAP_SHARED)
+                continue;
+            pthread_mutex_lock(&h->lock);
+            heap_collect_owned(h);
+            pthread_mutex_unlock(&h->lock);
+        }
+        pthread_mutex_unlock(&registry_lock);
+    }
     /* Abandoned pages whose blocks were all freed since. */
     pthread_mutex_lock(&abandoned_lock);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {

@@ -24,6 +24,7 @@
 
 #include <pthread.h>
 
+#include "budget/budget.h"
 #include "page/page.h"
 #include "segment/huge.h"
 #include "segment/segment.h"
@@ -96,6 +97,7 @@ struct ward_heap_s {
     size_t spare_bytes;
     pthread_mutex_t lock;                 /* shared heaps only */
     struct ward_heap_s *reg_next, *reg_prev; /* (registry lock) all live heaps */
+    ward_heap_budget_t budget;            /* limits, OOM settings, direct reclaim state */
     /* Fields other threads use, each on a line of its own, last: a reused
      * struct is cleared up to here, and these are set atomically (a stale
      * remote freer may still read them). */
@@ -104,6 +106,7 @@ struct ward_heap_s {
     _Alignas(64) _Atomic(ward_block_t *) inbox;
     _Alignas(64) _Atomic(uint64_t) remote_classes; /* (any) bit c: remote frees may wait in full[c] */
     _Atomic(uint32_t) kind;               /* ward_heap_kind_t */
+    _Atomic(uint32_t) generation;         /* (any) bumped each time the struct is released */
 };
 
 /* The page of no blocks: direct[c] points here when a class has no page. */
@@ -179,8 +182,15 @@ WARD_HIDDEN void _ward_heap_housekeeping(ward_heap_t *heap);
 WARD_HIDDEN void _ward_free_large(ward_page_t *page, void *p, const char *operation);
 
 /* Returns free memory: the caller's own heap's empty pages, abandoned pages
- * that emptied, then the segments' dirty slices. */
+ * that emptied, with force every user heap's cached blocks and empty pages
+ * (each under its lock), then the segments' dirty slices.  Other threads'
+ * heaps are theirs alone: they return their empty pages on their own slow
+ * paths and heartbeats.  The caller holds no ward lock. */
 WARD_HIDDEN void _ward_heaps_collect(bool force);
+
+/* Calls fn on every live user heap, under the registry lock (fn may take
+ * the budget lock, nothing else). */
+WARD_HIDDEN void _ward_heaps_each_user(void (*fn)(ward_heap_t *heap, void *ctx), void *ctx);
 
 /* Fills allocated, the class counters and the counts of out from every
  * heap's counters. */

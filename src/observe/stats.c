@@ -35,6 +35,7 @@ WARD_API int ward_stats_get(ward_stats_t *out)
     out->decommitted_total = nonneg(ward_counter_get(decommitted_total));
     out->threads = nonneg(ward_counter_get(threads));
     _ward_heaps_add_stats(out); /* allocated, class counters and counts */
+    _ward_budget_add_stats(out);
     out->malloc_count += ward_counter_get(big_mallocs);
     out->free_count += ward_counter_get(big_frees);
     /* Heaps add to the process counter on their slow paths; a snapshot
@@ -128,7 +129,7 @@ __attribute__((destructor)) static void report_at_exit(void)
         return;
     ward_stats_t s;
     ward_stats_get(&s);
-    char text[512];
+    char text[1024];
     ward_buf_t b = {text, sizeof text, 0};
     report_line(&b, "allocated_peak", s.allocated_peak);
     report_line(&b, "committed_peak", s.committed_peak);
@@ -136,6 +137,13 @@ __attribute__((destructor)) static void report_at_exit(void)
     report_line(&b, "malloc_count", s.malloc_count);
     report_line(&b, "free_count", s.free_count);
     report_line(&b, "rss_peak", _ward_os_rss_peak());
+    report_line(&b, "limit", s.limit);
+    report_line(&b, "limit_failures", s.limit_failures);
+    report_line(&b, "oom_events", s.oom_events);
+    report_line(&b, "lmk_events", s.lmk_events);
+    report_line(&b, "reclaim_passes", s.reclaim_passes);
+    report_line(&b, "reclaimed_callbacks", s.reclaimed_callbacks);
+    report_line(&b, "reclaimed_oom", s.reclaimed_oom);
     _ward_buf_finish(&b);
     _ward_write_all(fd, text, b.len < b.cap ? b.len : b.cap - 1);
 }

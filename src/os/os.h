@@ -70,6 +70,17 @@ WARD_HIDDEN long _ward_os_getpid(void);
 WARD_HIDDEN void _ward_os_write_stderr(const char *s, size_t n);
 WARD_HIDDEN void _ward_os_write_fd(int fd, const char *s, size_t n);
 
+/* Reads up to size - 1 bytes of the file at path into buf and ends them
+ * with a NUL (for /proc and /sys files).  Returns the length, or -1 when
+ * the file cannot be opened or read. */
+WARD_HIDDEN long _ward_os_read_file(const char *path, char *buf, size_t size);
+
+/* Bytes of RAM plus swap of the machine (0 if unknown). */
+WARD_HIDDEN size_t _ward_os_ram_and_swap(void);
+
+/* Sleeps for ms milliseconds (less when a signal interrupts). */
+WARD_HIDDEN void _ward_os_sleep_ms(unsigned ms);
+
 /* Stops the process with SIGABRT. */
 WARD_HIDDEN __attribute__((noreturn)) void _ward_os_abort(void);
 

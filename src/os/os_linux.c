@@ -5,6 +5,7 @@
 #include "os/os.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +138,43 @@ void _ward_os_write_fd(int fd, const char *s, size_t n)
 }
 
 void _ward_os_write_stderr(const char *s, size_t n) { _ward_os_write_fd(STDERR_FILENO, s, n); }
+
+long _ward_os_read_file(const char *path, char *buf, size_t size)
+{
+    int saved = errno;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        errno = saved;
+        return -1;
+    }
+    size_t len = 0;
+    while (len + 1 < size) {
+        ssize_t n = read(fd, buf + len, size - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    errno = saved;
+    return (long)len;
+}
+
+size_t _ward_os_ram_and_swap(void)
+{
+    struct sysinfo si;
+    if (sysinfo(&si) != 0)
+        return 0;
+    return ((size_t)si.totalram + (size_t)si.totalswap) * (size_t)si.mem_unit;
+}
+
+void _ward_os_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 void _ward_os_abort(void)
 {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "budget/budget.h"
 #include "os/os.h"
 
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -72,6 +73,17 @@ static void list_unlink_locked(ward_huge_t *h)
         h->next->prev = h->prev;
 }
 
+/* Admits bytes of a new mapping (committed and reserved: the kernel backs
+ * them on touch) under the limits; over one, free slices of the segments
+ * are decommitted first and the admission tried again. */
+static bool admit(size_t bytes, struct ward_heap_s *heap)
+{
+    if (_ward_budget_commit(bytes, bytes, heap, bytes))
+        return true;
+    _ward_segments_purge(true);
+    return _ward_budget_commit(bytes, bytes, heap, bytes);
+}
+
 void *_ward_huge_alloc(size_t n, size_t alignment, struct ward_heap_s *heap)
 {
     size_t page = _ward_os_page_size();
@@ -81,13 +93,20 @@ void *_ward_huge_alloc(size_t n, size_t alignment, struct ward_heap_s *heap)
         return NULL;
     }
     size_t map_size = WARD_ALIGN_UP(offset + n, page);
+    if (!admit(map_size, heap)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     /* The mapping is aligned to the requested alignment when that is more
      * than a segment, so that user = start + offset is aligned too. */
     ward_huge_t *h = _ward_os_map_aligned(map_size, alignment > WARD_SEGMENT_SIZE ? alignment : WARD_SEGMENT_SIZE);
-    if (h == NULL)
+    if (h == NULL) {
+        _ward_budget_uncommit(map_size, map_size, heap, map_size);
         return NULL;
+    }
     if (!_ward_segmap_add(h, map_size, false)) {
         _ward_os_unmap(h, map_size);
+        _ward_budget_uncommit(map_size, map_size, heap, map_size);
         errno = ENOMEM;
         return NULL;
     }
@@ -101,11 +120,9 @@ void *_ward_huge_alloc(size_t n, size_t alignment, struct ward_heap_s *heap)
     atomic_store_explicit(&h->live, 1, memory_order_relaxed);
     forget_free(h->user); /* the address is live again */
     list_insert(h);
-    ward_counter_add(reserved, (int64_t)map_size);
     ward_counter_add(huge_count, 1);
     ward_counter_add(big_mallocs, 1);
     _ward_allocated_add((int64_t)h->usable);
-    _ward_committed_add((int64_t)map_size);
     return h->user;
 }
 
@@ -117,6 +134,7 @@ static void release(ward_huge_t *h)
     ward_counter_add(big_frees, 1);
     _ward_allocated_add(-(int64_t)h->usable);
     _ward_committed_add(-(int64_t)map_size);
+    _ward_budget_heap_release(h->heap, map_size);
     _ward_segmap_remove(h, map_size);
     _ward_os_unmap(h, map_size);
 }
@@ -150,6 +168,10 @@ void *_ward_huge_realloc(ward_huge_t *h, size_t n)
     size_t old_map = h->map_size;
     if (new_map == old_map)
         return h->user;
+    if (new_map > old_map && !admit(new_map - old_map, h->heap)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     ward_huge_t *moved = h;
     pthread_mutex_lock(&huge_lock);
     list_unlink_locked(h);
@@ -163,6 +185,8 @@ void *_ward_huge_realloc(ward_huge_t *h, size_t n)
                 _ward_os_unmap(target, new_map);
             _ward_segmap_add(h, old_map, false);
             list_insert(h);
+            if (new_map > old_map)
+                _ward_budget_uncommit(new_map - old_map, new_map - old_map, h->heap, new_map - old_map);
             errno = ENOMEM;
             return NULL;
         }
@@ -175,9 +199,12 @@ void *_ward_huge_realloc(ward_huge_t *h, size_t n)
     moved->user = (char *)moved + moved->offset;
     moved->seal = _ward_huge_seal(moved);
     list_insert(moved);
-    ward_counter_add(reserved, (int64_t)new_map - (int64_t)old_map);
     _ward_allocated_add((int64_t)moved->usable - (int64_t)old_usable);
-    _ward_committed_add((int64_t)new_map - (int64_t)old_map);
+    if (new_map < old_map) {
+        ward_counter_add(reserved, (int64_t)new_map - (int64_t)old_map);
+        _ward_committed_add((int64_t)new_map - (int64_t)old_map);
+        _ward_budget_heap_release(moved->heap, old_map - new_map);
+    }
     return moved->user;
 }
 

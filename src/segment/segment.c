@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "budget/budget.h"
 #include "os/os.h"
 #include "support/options.h"
 
@@ -106,10 +107,9 @@ static ward_segment_t *segment_new(void)
     seg->pages[0].kind = WARD_PAGE_META;
     memset(seg->slice_class, WARD_SLICE_NONE, sizeof seg->slice_class);
     list_push(seg);
-    ward_counter_add(reserved, (int64_t)WARD_SEGMENT_SIZE);
+    /* reserved and committed were admitted by the caller. */
     ward_counter_add(metadata, (int64_t)metadata_bytes);
     ward_counter_add(segments, 1);
-    _ward_committed_add((int64_t)metadata_bytes);
     return seg;
 }
 
@@ -180,15 +180,20 @@ static void maybe_purge_locked(void)
         purge_locked(now, false);
 }
 
+/* Bytes that taking the run would commit: its slices not resident. (lock) */
+static size_t run_fresh_bytes(const ward_segment_t *seg, unsigned first, unsigned count)
+{
+    return (size_t)__builtin_popcountll(run_mask(first, count) & ~seg->dirty_mask) * WARD_SLICE_SIZE;
+}
+
+/* Takes the run; its fresh bytes were admitted by the caller. (lock) */
 static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count)
 {
     uint64_t run = run_mask(first, count);
-    uint64_t fresh = run & ~seg->dirty_mask;
     dirty_slices -= (size_t)__builtin_popcountll(run & seg->dirty_mask);
     seg->free_mask &= ~run;
     seg->dirty_mask &= ~run;
     seg->in_use_slices += count;
-    _ward_committed_add((int64_t)((size_t)__builtin_popcountll(fresh) * WARD_SLICE_SIZE));
     for (unsigned i = 0; i < count; i++)
         seg->slice_first[first + i] = (uint8_t)first;
     ward_page_t *page = &seg->pages[first];
@@ -199,29 +204,58 @@ static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count
     return page;
 }
 
-ward_page_t *_ward_span_alloc(unsigned slices)
+/* Where a span of `slices` would go: a run of resident free slices first
+ * (no page faults, no new RSS), else any free run; NULL for a new segment.
+ * (lock) */
+static ward_segment_t *find_span(unsigned slices, unsigned *first_out)
+{
+    for (ward_segment_t *seg = all_segments; seg; seg = seg->next) {
+        int first = find_run(seg->free_mask & seg->dirty_mask, slices);
+        if (first >= 0) {
+            *first_out = (unsigned)first;
+            return seg;
+        }
+    }
+    for (ward_segment_t *seg = all_segments; seg; seg = seg->next) {
+        int first = find_run(seg->free_mask, slices);
+        if (first >= 0) {
+            *first_out = (unsigned)first;
+            return seg;
+        }
+    }
+    return NULL;
+}
+
+ward_page_t *_ward_span_alloc(unsigned slices, struct ward_heap_s *heap)
 {
     ward_assert(slices >= 1 && slices < WARD_SLICES_PER_SEGMENT);
-    ward_page_t *page = NULL;
+    size_t span_bytes = (size_t)slices * WARD_SLICE_SIZE;
     pthread_mutex_lock(&segment_lock);
-    /* Prefer slices that are still resident: no page faults, no new RSS. */
-    for (ward_segment_t *seg = all_segments; seg && !page; seg = seg->next) {
-        int first = find_run(seg->free_mask & seg->dirty_mask, slices);
-        if (first >= 0)
-            page = take_run(seg, (unsigned)first, slices);
-    }
-    for (ward_segment_t *seg = all_segments; seg && !page; seg = seg->next) {
-        int first = find_run(seg->free_mask, slices);
-        if (first >= 0)
-            page = take_run(seg, (unsigned)first, slices);
-    }
-    if (!page) {
-        ward_segment_t *seg = segment_new();
-        if (seg)
-            page = take_run(seg, 1, slices);
+    for (int tries = 0;; tries++) {
+        unsigned first = 1;
+        ward_segment_t *seg = find_span(slices, &first);
+        size_t commit = seg ? run_fresh_bytes(seg, first, slices) : metadata_bytes + span_bytes;
+        size_t reserve = seg ? 0 : WARD_SEGMENT_SIZE;
+        if (_ward_budget_commit(commit, reserve, heap, span_bytes)) {
+            if (seg == NULL && (seg = segment_new()) == NULL) {
+                pthread_mutex_unlock(&segment_lock);
+                _ward_budget_uncommit(commit, reserve, heap, span_bytes);
+                errno = ENOMEM;
+                return NULL;
+            }
+            ward_page_t *page = take_run(seg, first, slices);
+            pthread_mutex_unlock(&segment_lock);
+            return page;
+        }
+        /* Over a limit: free slices still resident go first (they count
+         * as committed), then the admission is tried once more. */
+        if (tries > 0 || dirty_slices == 0)
+            break;
+        purge_locked(_ward_os_now_ns(), true);
     }
     pthread_mutex_unlock(&segment_lock);
-    return page;
+    errno = ENOMEM;
+    return NULL;
 }
 
 void _ward_span_free(ward_page_t *page)
@@ -231,6 +265,8 @@ void _ward_span_free(ward_page_t *page)
     uint64_t run = run_mask(first, page->slice_count);
     pthread_mutex_lock(&segment_lock);
     ward_check_cheap((seg->free_mask & run) == 0, "span freed twice");
+    _ward_budget_heap_release(_ward_page_owner(page, memory_order_relaxed),
+                              (size_t)page->slice_count * WARD_SLICE_SIZE);
     page->kind = WARD_PAGE_UNUSED;
     _ward_page_set_slice_class(page, WARD_SLICE_NONE);
     _ward_page_set_owner(page, NULL, memory_order_relaxed);

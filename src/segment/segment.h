@@ -124,12 +124,14 @@ WARD_INLINE void _ward_page_set_slice_class(ward_page_t *page, uint8_t value)
 
 WARD_HIDDEN void _ward_segments_init(void);
 
-/* A span of `slices` slices (1 .. WARD_SLICES_PER_SEGMENT-1): its descriptor
- * with start, slice_count and bits set, kind WARD_PAGE_UNUSED.  NULL/ENOMEM
- * when the OS refuses a new segment. */
-WARD_HIDDEN ward_page_t *_ward_span_alloc(unsigned slices);
+/* A span of `slices` slices (1 .. WARD_SLICES_PER_SEGMENT-1) for heap: its
+ * descriptor with start, slice_count and bits set, kind WARD_PAGE_UNUSED.
+ * NULL/ENOMEM when the OS refuses a new segment or a limit refuses the
+ * memory (after decommitting the free slices; the budget layer then knows
+ * the shortfall). */
+WARD_HIDDEN ward_page_t *_ward_span_alloc(unsigned slices, struct ward_heap_s *heap);
 
-/* Returns a span; its slices become dirty and are decommitted after the
+/* Returns a span (and its bytes from its owner heap's budget); its slices become dirty and are decommitted after the
  * decay delay. */
 WARD_HIDDEN void _ward_span_free(ward_page_t *page);
 

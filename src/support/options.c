@@ -15,7 +15,10 @@ typedef struct option_desc_s {
     long default_value;
     long min, max;           /* documented range, inclusive */
     const char *description;
+    const char *const *names; /* words accepted instead of numbers: names[v] means v */
 } option_desc_t;
+
+static const char *const overcommit_names[] = {"always", "guess", "never", NULL};
 
 /* Indexed by ward_option_t: keep in the order of the enum in ward.h. */
 static const option_desc_t option_table[WARD_OPTION_COUNT_] = {
@@ -23,6 +26,11 @@ static const option_desc_t option_table[WARD_OPTION_COUNT_] = {
     [WARD_OPTION_VERBOSE] = {"WARD_VERBOSE", 0, 0, 1, "log option problems and decisions to stderr"},
     [WARD_OPTION_STATS] = {"WARD_STATS", 0, 0, 1, "print statistics at exit"},
     [WARD_OPTION_DEBUG] = {"WARD_DEBUG", 0, 0, 1, "debug checks (canaries) where a front end offers them"},
+    [WARD_OPTION_LIMIT] = {"WARD_LIMIT", 0, 0, (long)1 << 60, "process limit on committed bytes (0 = none)"},
+    [WARD_OPTION_BACKGROUND] = {"WARD_BACKGROUND", 0, 0, 1, "run the background reclaimer thread"},
+    [WARD_OPTION_OVERCOMMIT] = {"WARD_OVERCOMMIT", WARD_OVERCOMMIT_GUESS, WARD_OVERCOMMIT_ALWAYS,
+                                WARD_OVERCOMMIT_NEVER, "accounting mode: always, guess or never",
+                                overcommit_names},
 };
 
 /* WARD_ variables that are not options but are known: set by `ward run` or
@@ -70,6 +78,17 @@ static bool parse_long(const char *s, long *out)
     return true;
 }
 
+/* A value of option d: one of its words, or a number. */
+static bool parse_value(const option_desc_t *d, const char *s, long *out)
+{
+    for (long i = 0; d->names && d->names[i]; i++)
+        if (strcmp(d->names[i], s) == 0) {
+            *out = i;
+            return true;
+        }
+    return parse_long(s, out);
+}
+
 static void check_entry(const char *entry, void *ctx)
 {
     (void)ctx;
@@ -79,7 +98,7 @@ static void check_entry(const char *entry, void *ctx)
         const option_desc_t *d = &option_table[i];
         if (strlen(d->env) == name_len && strncmp(d->env, entry, name_len) == 0) {
             long v;
-            if (!eq || !parse_long(eq + 1, &v) || v < d->min || v > d->max)
+            if (!eq || !parse_value(d, eq + 1, &v) || v < d->min || v > d->max)
                 report("malformed or out-of-range option", entry);
             else
                 _ward_options[i] = v;

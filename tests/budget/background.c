@@ -1,0 +1,62 @@
+/*
+ * background.c - the background reclaimer (run with WARD_BACKGROUND=1):
+ * after a program frees a large amount of small blocks and goes quiet,
+ * without any further call into ward, its RSS falls below 5 % of what it
+ * freed.  A forked child gets a reclaimer of its own and exits normally.
+ */
+#include "budget/helpers.h"
+
+#define TOTAL (256 * MiB)
+
+int main(void)
+{
+    CHECK(ward_option_get(WARD_OPTION_BACKGROUND) == 1);
+    size_t rss_base = rss_bytes();
+    void **first = NULL, **last = NULL;
+    uint64_t rng = 777;
+    for (size_t total = 0; total < TOTAL;) {
+        size_t size = 16 + test_random(&rng) % 497;
+        void **block = ward_malloc(size);
+        CHECK(block != NULL);
+        memset(block, 0x6b, size);
+        block[0] = NULL;
+        if (last)
+            last[0] = block;
+        else
+            first = block;
+        last = block;
+        total += size;
+    }
+    for (void **block = first; block;) {
+        void **next = block[0];
+        ward_free(block);
+        block = next;
+    }
+    /* Poll the kernel's figure only: no allocator call from here on. */
+    size_t rss = rss_bytes();
+    for (int i = 0; i < 100 && rss >= rss_base + TOTAL / 20; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        rss = rss_bytes();
+    }
+    printf("background: base %zu KiB, after the frees %zu KiB\n", rss_base >> 10, rss >> 10);
+    CHECKF(rss < rss_base + TOTAL / 20, "RSS still %zu KiB above base", (rss - rss_base) >> 10);
+    CHECK(stats_now().reclaimed_background > 0);
+
+    fflush(stdout); /* the child must not print the parent's buffered lines again */
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        void *p = ward_malloc(3 * MiB);
+        if (p == NULL)
+            _exit(2);
+        ward_free(p);
+        for (int i = 0; i < 1000; i++)
+            ward_free(ward_malloc(100));
+        exit(0);
+    }
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    return 0;
+}

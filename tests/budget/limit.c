@@ -1,0 +1,125 @@
+/*
+ * limit.c - the process limit: allocations stop at it with NULL/ENOMEM when
+ * nothing can be reclaimed, committed memory never passes it, the
+ * emergency reserve lets the program unwind and is re-armed; heap limits.
+ */
+#include "budget/helpers.h"
+
+#define BLOCK (256 * KiB)
+#define MAX_BLOCKS 4096
+
+static void *blocks[MAX_BLOCKS];
+
+/* Allocates BLOCK-sized blocks until one is refused; returns the count. */
+static size_t fill(void)
+{
+    size_t n = 0;
+    for (;;) {
+        CHECK(n < MAX_BLOCKS);
+        errno = 0;
+        void *p = ward_malloc(BLOCK);
+        if (p == NULL) {
+            CHECKF(errno == ENOMEM, "errno %d", errno);
+            return n;
+        }
+        memset(p, 1, BLOCK);
+        blocks[n++] = p;
+        ward_stats_t s = stats_now();
+        CHECKF(s.committed <= s.limit, "committed %llu over limit %llu", (unsigned long long)s.committed,
+               (unsigned long long)s.limit);
+    }
+}
+
+static void release(size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ward_free(blocks[i]);
+}
+
+static void test_enomem_and_reserve(void)
+{
+    const size_t limit = 24 * MiB;
+    CHECK(ward_set_limit(limit) == 0);
+    size_t n = fill();
+    ward_stats_t s = stats_now();
+    CHECKF(n * BLOCK > usable_limit(limit) - 4 * MiB, "only %zu blocks fit", n);
+    CHECK(s.committed <= usable_limit(limit) && s.committed_peak <= limit);
+    CHECK(s.limit_failures == 1 && s.reserve_open == 1);
+
+    /* The reserve is open: the program can still allocate a little. */
+    void *note = ward_malloc(200);
+    CHECK(note != NULL);
+    void *more = ward_malloc(BLOCK);
+    CHECK(more != NULL);
+    s = stats_now();
+    CHECK(s.committed <= limit && s.committed_peak <= limit);
+    ward_free(more);
+    ward_free(note);
+
+    /* Usage falls: the next admission re-arms it. */
+    release(n);
+    ward_collect(true);
+    void *again = ward_malloc(BLOCK);
+    CHECK(again != NULL);
+    s = stats_now();
+    CHECKF(s.reserve_open == 0, "reserve still open at %llu committed", (unsigned long long)s.committed);
+    ward_free(again);
+    ward_collect(true);
+    CHECK(ward_set_limit(0) == 0);
+}
+
+static void test_huge_over_limit(void)
+{
+    CHECK(ward_set_limit(16 * MiB) == 0);
+    errno = 0;
+    CHECK(ward_malloc(32 * MiB) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(ward_calloc(1, 20 * MiB) == NULL && errno == ENOMEM);
+    void *p = ward_malloc(8 * MiB);
+    CHECK(p != NULL);
+    errno = 0;
+    CHECK(ward_realloc(p, 30 * MiB) == NULL && errno == ENOMEM); /* p stays valid */
+    memset(p, 2, 8 * MiB);
+    ward_free(p);
+    CHECK(ward_set_limit(0) == 0);
+    ward_collect(true);
+}
+
+static void test_heap_limit(void)
+{
+    ward_heap_t *heap = ward_heap_new();
+    CHECK(heap != NULL);
+    CHECK(ward_heap_set_limit(heap, MiB) == 0);
+    void *held[8];
+    int n = 0;
+    for (; n < 8; n++) {
+        errno = 0;
+        held[n] = ward_heap_malloc(heap, BLOCK);
+        if (held[n] == NULL)
+            break;
+    }
+    CHECKF(n == 4 && errno == ENOMEM, "%d blocks of 256 KiB under 1 MiB, errno %d", n, errno);
+    ward_heap_stats_t hs;
+    CHECK(ward_heap_stats_get(heap, &hs) == 0);
+    CHECK(hs.committed == MiB && hs.committed_peak == MiB && hs.limit_failures == 1);
+    /* Small blocks need a page of their own: refused too, then fine once
+     * room is made. */
+    ward_free(held[0]);
+    void *small = ward_heap_malloc(heap, 100);
+    CHECK(small != NULL);
+    CHECK(ward_heap_stats_get(heap, &hs) == 0 && hs.committed <= MiB);
+    /* The process limit does not apply to this heap's limit failures. */
+    CHECK(stats_now().reserve_open == 0);
+    ward_heap_destroy(heap);
+}
+
+int main(void)
+{
+    /* The figures below assume the default accounting, whatever the environment says. */
+    CHECK(ward_option_set(WARD_OPTION_OVERCOMMIT, WARD_OVERCOMMIT_GUESS) == 0);
+    test_enomem_and_reserve();
+    test_huge_over_limit();
+    test_heap_limit();
+    printf("budget limit: ok\n");
+    return 0;
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# WARD_OVERCOMMIT takes its words, WARD_LIMIT a size with a suffix; a bad
+# word is reported and the default kept.
+#
+# Usage: options_env.sh PROGRAM (budget_env_probe: prints limit and mode)
+set -eu
+probe=$1
+unset WARD_LIMIT WARD_OVERCOMMIT
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+out=$(WARD_LIMIT=512M WARD_OVERCOMMIT=never "$probe" 2>err.txt) || fail "probe failed: $(cat err.txt)"
+[ "$out" = "limit=536870912 overcommit=2" ] || fail "got '$out'"
+[ ! -s err.txt ] || fail "unexpected report: $(cat err.txt)"
+out=$(WARD_OVERCOMMIT=always "$probe" 2>err.txt)
+[ "$out" = "limit=0 overcommit=0" ] || fail "got '$out'"
+out=$(WARD_OVERCOMMIT=sometimes "$probe" 2>err.txt)
+[ "$out" = "limit=0 overcommit=1" ] || fail "got '$out'"
+grep -q "malformed or out-of-range option: WARD_OVERCOMMIT=sometimes" err.txt || fail "no report: $(cat err.txt)"
+rm -f err.txt
+echo "budget options: ok"
