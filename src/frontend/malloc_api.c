@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "frontend/api_internal.h"
+#include "frontend/diagnose/diagnose.h"
 #include "heap/heap.h"
 #include "os/os.h"
 #include "ward.h"
@@ -78,6 +79,8 @@ static WARD_NOINLINE void *malloc_slow(size_t n, size_t alignment)
     }
     ward_heap_t *h = _ward_heap_current();
     if (h == NULL) {
+        if (_ward_diagnostics)
+            return _ward_diag_malloc(n, alignment);
         errno = ENOMEM;
         return NULL;
     }
@@ -106,8 +109,9 @@ WARD_API void *ward_calloc(size_t count, size_t size)
         return NULL;
     }
     void *p = ward_malloc(total);
-    /* A huge block is a fresh mapping and reads as zeros already. */
-    if (p && total <= WARD_LARGE_MAX)
+    /* A huge block is a fresh mapping and reads as zeros already (not so
+     * under the diagnostics, which fill new blocks with junk). */
+    if (p && (total <= WARD_LARGE_MAX || _ward_diagnostics))
         memset(p, 0, total);
     return p;
 }
@@ -124,11 +128,9 @@ static WARD_NOINLINE __attribute__((noreturn)) void free_invalid_small(void *p, 
     _ward_fatal_op("free", block_start ? "double free" : "interior pointer", p, _ward_class_size[c]);
 }
 
-/* NULL, huge and large blocks, and pointers ward does not own. */
-static WARD_NOINLINE void free_not_small(void *p)
+/* Huge and large blocks, and pointers ward does not own. */
+static void free_big(void *p)
 {
-    if (p == NULL)
-        return;
     unsigned map = _ward_segmap_byte(p);
     if (map == 0)
         _ward_fatal_op("free", _ward_huge_recently_freed(p) ? "double free" : "pointer not allocated by ward", p, 0);
@@ -138,6 +140,47 @@ static WARD_NOINLINE void free_not_small(void *p)
     }
     ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
     _ward_free_large(_ward_segment_page_of(seg, p), p, "free");
+}
+
+/* NULL, huge and large blocks, and pointers ward does not own. */
+static WARD_NOINLINE void free_not_small(void *p)
+{
+    if (p == NULL)
+        return;
+    if (WARD_UNLIKELY(_ward_diagnostics)) {
+        _ward_diag_free(p);
+        return;
+    }
+    free_big(p);
+}
+
+/* Diagnostic blocks and user heaps' blocks under the diagnostics: no
+ * thread heap exists, so a small block is always freed as by another
+ * thread. */
+void _ward_free_core(void *p)
+{
+    if (_ward_segmap_byte(p) != WARD_SEGMAP_SLICED) {
+        free_big(p);
+        return;
+    }
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
+    size_t slice = _ward_slice_index(seg, p);
+    unsigned c = seg->slice_class[slice];
+    if (c >= WARD_CLASS_COUNT) {
+        free_big(p);
+        return;
+    }
+    ward_page_t *page = &seg->pages[seg->slice_first[slice]];
+    if (((uintptr_t)p & (WARD_MIN_ALIGN - 1)) || _ward_page_block_index(page, p) == UINT32_MAX)
+        free_invalid_small(p, c);
+    _ward_free_remote(NULL, page, p);
+}
+
+size_t _ward_usable_size_core(const void *p)
+{
+    block_info_t info;
+    block_lookup(p, "usable_size", &info);
+    return info.usable;
 }
 
 /*
@@ -183,6 +226,12 @@ WARD_API void ward_free(void *p)
             _ward_heap_housekeeping(h);
         return;
     }
+    /* Under the diagnostics every small block lands here (no thread heap
+     * owns a page). */
+    if (WARD_UNLIKELY(_ward_diagnostics)) {
+        _ward_diag_free(p);
+        return;
+    }
     /* Another thread owns the page and its bitmap: check the address
      * alone here; the owner checks the bit when it collects. */
     ward_page_t *page = &seg->pages[seg->slice_first[slice]];
@@ -195,6 +244,9 @@ WARD_API void ward_free(void *p)
 
 static void *realloc_in(ward_heap_t *heap, void *p, size_t n)
 {
+    /* User heaps keep no diagnostics: their blocks stay the core's. */
+    if (WARD_UNLIKELY(_ward_diagnostics) && (heap == NULL || _ward_diag_owns(p)))
+        return _ward_diag_realloc(p, n);
     if (p == NULL)
         return heap ? ward_heap_malloc(heap, n) : ward_malloc(n);
     if (n > PTRDIFF_MAX) {
@@ -270,6 +322,8 @@ WARD_API size_t ward_usable_size(const void *p)
 {
     if (p == NULL)
         return 0;
+    if (WARD_UNLIKELY(_ward_diagnostics))
+        return _ward_diag_usable_size(p);
     block_info_t info;
     block_lookup(p, "usable_size", &info);
     return info.usable;
@@ -340,7 +394,12 @@ WARD_API void ward_heap_destroy(ward_heap_t *heap)
 
 /* -------------------------------------------------------------- misc */
 
-WARD_API void ward_collect(bool force) { _ward_heaps_collect(force); }
+WARD_API void ward_collect(bool force)
+{
+    if (force && _ward_diagnostics)
+        _ward_quarantine_flush();
+    _ward_heaps_collect(force);
+}
 
 WARD_API const char *ward_version(void) { return "ward 0.1.0"; }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frontend/diagnose/diagnose.h"
 #include "heap/heap.h"
 #include "os/os.h"
 #include "support/fatal.h"
@@ -35,6 +36,11 @@ WARD_API int ward_stats_get(ward_stats_t *out)
     out->decommitted_total = nonneg(ward_counter_get(decommitted_total));
     out->threads = nonneg(ward_counter_get(threads));
     _ward_heaps_add_stats(out); /* allocated, class counters and counts */
+    /* Blocks in the diagnostics' quarantine were freed by the program. */
+    if (_ward_diagnostics && _ward_diag.debug) {
+        uint64_t held = _ward_quarantine_bytes();
+        out->allocated = out->allocated > held ? out->allocated - held : 0;
+    }
     out->malloc_count += ward_counter_get(big_mallocs);
     out->free_count += ward_counter_get(big_frees);
     /* Heaps add to the process counter on their slow paths; a snapshot
