@@ -436,6 +436,21 @@ static void drain_inbox(ward_heap_t *h, ward_block_t *b)
     }
 }
 
+void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
+{
+    ward_block_t *b = p;
+    ward_bit_t bit = _ward_page_bit(page, b);
+    if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
+        _ward_fatal("free: double free", b, page->block_size);
+    *bit.word &= ~bit.mask;
+    b->next = page->free;
+    page->free = b;
+    page->used--;
+    ward_owned_add(h->other_frees[page->class_index], 1);
+    if (page->in_full || page->used == 0)
+        _ward_heap_page_freed(h, page);
+}
+
 static void collect_inbox(ward_heap_t *h)
 {
     if (atomic_load_explicit(&h->inbox, memory_order_relaxed) != NULL)

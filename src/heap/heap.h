@@ -180,6 +180,10 @@ WARD_HIDDEN void _ward_free_remote(ward_heap_t *heap, ward_page_t *page, void *p
  * runs out of cached blocks. */
 WARD_HIDDEN void _ward_heap_housekeeping(ward_heap_t *heap);
 
+/* Frees p, a small block of page, which belongs to the shared heap h whose
+ * lock the caller holds: straight onto the page, as its owner. */
+WARD_HIDDEN void _ward_heap_free_locked(ward_heap_t *heap, ward_page_t *page, void *p);
+
 /* Frees a large block (page kind WARD_PAGE_LARGE) from any thread. */
 WARD_HIDDEN void _ward_free_large(ward_page_t *page, void *p, const char *operation);
 

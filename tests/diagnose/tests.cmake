@@ -15,9 +15,9 @@ set_target_properties(diag_misuse PROPERTIES ENABLE_EXPORTS ON)
 set_tests_properties(diag_misuse PROPERTIES WILL_FAIL ON) # without a case it prints its usage
 
 set(WARD_DIAG_DEBUG_CASES overflow_one_byte overflow_realloc underflow_one_byte write_after_free
-    double_free_debug double_free_large_debug invalid_free_stack interior_free)
+    double_free_debug double_free_large_debug double_free_huge_debug invalid_free_stack interior_free)
 set(WARD_DIAG_GUARD_CASES read_after_free_guarded overflow_guarded underflow_guarded
-    overflow_guarded_slack double_free_guarded)
+    underflow_guarded_in_page overflow_guarded_slack double_free_guarded)
 foreach(case IN LISTS WARD_DIAG_DEBUG_CASES)
   add_test(NAME diag_misuse_${case} COMMAND diag_misuse ${case})
   set_tests_properties(diag_misuse_${case} PROPERTIES ENVIRONMENT "WARD_DEBUG=1")

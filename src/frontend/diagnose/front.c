@@ -166,9 +166,13 @@ int _ward_diag_block_verify(const ward_diag_block_t *b, const unsigned char **ba
 static ward_diag_block_t *locate(const void *p, const char *operation)
 {
     unsigned map = _ward_segmap_byte(p);
+    /* A huge diagnostic block freed before has left the core's records of
+     * recent frees under its core address. */
     if (map == 0)
-        _ward_fatal_op(operation, _ward_huge_recently_freed(p) ? "double free" : "pointer not allocated by ward", p,
-                       0);
+        _ward_fatal_op(operation,
+                       _ward_huge_recently_freed((const char *)p - WARD_DIAG_MIN_OFFSET) ? "double free"
+                                                                                       : "pointer not allocated by ward",
+                       p, 0);
     char *core;
     if (map != WARD_SEGMAP_SLICED) {
         ward_huge_t *h = _ward_segmap_lookup(p);
@@ -178,6 +182,12 @@ static ward_diag_block_t *locate(const void *p, const char *operation)
     } else {
         ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)p, WARD_SEGMENT_SIZE);
         ward_page_t *page = _ward_segment_page_of(seg, p);
+        if (page->kind == WARD_PAGE_UNUSED) {
+            /* a free run whose first slice last held a large block: was it
+             * this one (see _ward_free_large)? */
+            bool was_large = page->start == (const char *)p - WARD_DIAG_MIN_OFFSET && page->capacity == 1;
+            _ward_fatal_op(operation, was_large ? "double free" : "pointer not allocated by ward", p, 0);
+        }
         if (shard_of_heap(_ward_page_owner(page, memory_order_acquire)) == NULL)
             return NULL;
         if (page->kind == WARD_PAGE_SMALL) {
@@ -207,6 +217,9 @@ static ward_diag_block_t *locate(const void *p, const char *operation)
 /* Stops on a double free or a broken canary of the block p (header b). */
 static void verify_live(ward_diag_block_t *b, const void *p, const char *operation)
 {
+    const unsigned char *bad;
+    if (WARD_LIKELY(_ward_diag_block_verify(b, &bad) == 0))
+        return;
     ward_diag_finding_t f = {.operation = operation, .address = p};
     finding_of_block(&f, b);
     if (b->state == _ward_diag_state(b, WARD_DIAG_FREED)) {
@@ -214,15 +227,12 @@ static void verify_live(ward_diag_block_t *b, const void *p, const char *operati
         f.detail = "the block was freed before";
         _ward_diag_fatal(&f);
     }
-    const unsigned char *bad;
-    if (_ward_diag_block_verify(b, &bad) != 0) {
-        bool before = bad < (const unsigned char *)p;
-        f.kind = before ? "heap underflow" : "heap overflow";
-        f.detail = before ? "canary before the block overwritten at" : "canary after the block overwritten at";
-        f.offset = (long)(bad - (const unsigned char *)p);
-        f.has_offset = true;
-        _ward_diag_fatal(&f);
-    }
+    bool before = bad < (const unsigned char *)p;
+    f.kind = before ? "heap underflow" : "heap overflow";
+    f.detail = before ? "canary before the block overwritten at" : "canary after the block overwritten at";
+    f.offset = (long)(bad - (const unsigned char *)p);
+    f.has_offset = true;
+    _ward_diag_fatal(&f);
 }
 
 /* ------------------------------------------------------------- malloc */
@@ -282,7 +292,37 @@ void *_ward_diag_malloc(size_t n, size_t alignment)
 
 /* --------------------------------------------------------------- free */
 
-void _ward_diag_release(ward_diag_block_t *b) { _ward_free_core(b); }
+/* The shard of a diagnostic block's header. */
+static shard_t *shard_of_block(const ward_diag_block_t *b)
+{
+    if (_ward_segmap_byte(b) != WARD_SEGMAP_SLICED)
+        return shard_of_heap(((ward_huge_t *)_ward_segmap_lookup(b))->heap);
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)b, WARD_SEGMENT_SIZE);
+    return shard_of_heap(_ward_page_owner(_ward_segment_page_of(seg, b), memory_order_acquire));
+}
+
+/* A small block goes straight back onto its page under the shard's lock
+ * (no remote-free traffic); large and huge ones through the core's free.
+ * Called with the lock held when locked. */
+static void release(shard_t *shard, ward_diag_block_t *b, bool locked)
+{
+    ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)b, WARD_SEGMENT_SIZE);
+    if (_ward_segmap_byte(b) == WARD_SEGMAP_SLICED && seg->slice_class[_ward_slice_index(seg, b)] < WARD_CLASS_COUNT) {
+        if (!locked)
+            pthread_mutex_lock(&shard->heap->lock);
+        _ward_heap_free_locked(shard->heap, _ward_segment_page_of(seg, b), b);
+        if (!locked)
+            pthread_mutex_unlock(&shard->heap->lock);
+        return;
+    }
+    if (locked)
+        pthread_mutex_unlock(&shard->heap->lock);
+    _ward_free_core(b);
+    if (locked)
+        pthread_mutex_lock(&shard->heap->lock);
+}
+
+void _ward_diag_release(ward_diag_block_t *b) { release(shard_of_block(b), b, false); }
 
 static void diag_free(void *p, const char *operation)
 {
@@ -295,14 +335,10 @@ static void diag_free(void *p, const char *operation)
         _ward_free_core(p);
         return;
     }
-    uint32_t stack = _ward_diag.stacks ? _ward_stack_capture() : 0;
-    shard_t *shard = NULL;
-    if (_ward_segmap_byte(b) == WARD_SEGMAP_SLICED) {
-        ward_segment_t *seg = (ward_segment_t *)WARD_ALIGN_DOWN((uintptr_t)b, WARD_SEGMENT_SIZE);
-        shard = shard_of_heap(_ward_page_owner(_ward_segment_page_of(seg, b), memory_order_acquire));
-    } else {
-        shard = shard_of_heap(((ward_huge_t *)_ward_segmap_lookup(b))->heap);
-    }
+    /* The free stack is for reports of later misuse, which need
+     * WARD_DEBUG's checks; leaks need only the allocation stack. */
+    uint32_t stack = _ward_diag.debug ? _ward_stack_capture() : 0;
+    shard_t *shard = shard_of_block(b);
     pthread_mutex_lock(&shard->heap->lock);
     /* Checked under the lock: of two threads freeing one block, the second
      * finds it freed. */
@@ -314,15 +350,16 @@ static void diag_free(void *p, const char *operation)
     if (b->next)
         b->next->prev = b->prev;
     b->state = _ward_diag_state(b, WARD_DIAG_FREED);
-    pthread_mutex_unlock(&shard->heap->lock);
     b->free_stack = stack;
     b->free_thread = _ward_diag_thread();
-    if (_ward_diag.debug) {
-        memset(p, WARD_DIAG_FREED_JUNK, b->size < WARD_DIAG_JUNK_MAX ? b->size : WARD_DIAG_JUNK_MAX);
-        _ward_quarantine_push(b);
-    } else {
-        _ward_diag_release(b);
+    if (!_ward_diag.debug) {
+        release(shard, b, true);
+        pthread_mutex_unlock(&shard->heap->lock);
+        return;
     }
+    pthread_mutex_unlock(&shard->heap->lock);
+    memset(p, WARD_DIAG_FREED_JUNK, b->size < WARD_DIAG_JUNK_MAX ? b->size : WARD_DIAG_JUNK_MAX);
+    _ward_quarantine_push(b);
 }
 
 void _ward_diag_free(void *p)

@@ -8,7 +8,9 @@
  * block has one before it too)
  * with the block's end at the end of the data page (rounded up to the
  * block's alignment, 16 at least: up to 15 bytes of slack after the block
- * that do not fault; they hold a canary checked at free).  An overflow past
+ * that do not fault).  The rest of the data page, before the block, and
+ * that slack hold a canary checked at free: an overflow into the slack or
+ * an underflow that stays inside the page is found then.  An overflow past
  * the page faults on the guard page; when the block is freed the data page
  * becomes inaccessible too, so a use after free faults, until the slot is
  * reused (freed slots are reused oldest first, and only once every slot has
@@ -142,10 +144,22 @@ void *_ward_guard_malloc(size_t n, size_t alignment)
     s->alloc_thread = _ward_diag_thread();
     s->free_thread = 0;
     pthread_mutex_unlock(&guard_lock);
+    memset(data, WARD_DIAG_CANARY_BYTE, page_size - rounded);
     memset(s->user + n, WARD_DIAG_CANARY_BYTE, rounded - n);
     if (_ward_diag.debug)
         memset(s->user, WARD_DIAG_NEW_JUNK, n);
     return s->user;
+}
+
+/* The first byte of the data page around the live block of s that is not
+ * the canary, or NULL. */
+static const unsigned char *slack_overwritten(const guard_slot_t *s, char *page_end)
+{
+    char *data = page_end - page_size;
+    const unsigned char *bad = _ward_diag_find_other(data, (size_t)(s->user - data), WARD_DIAG_CANARY_BYTE);
+    if (bad == NULL)
+        bad = _ward_diag_find_other(s->user + s->size, (size_t)(page_end - s->user) - s->size, WARD_DIAG_CANARY_BYTE);
+    return bad;
 }
 
 static void finding_of_slot(ward_diag_finding_t *f, const guard_slot_t *s)
@@ -190,11 +204,13 @@ void _ward_guard_free(void *p, const char *operation)
     guard_slot_t *s = live_slot(p, operation);
     size_t rounded = WARD_ALIGN_UP(s->size ? s->size : 1, 16);
     char *page_end = slot_data((size_t)(s - slots)) + page_size;
-    const unsigned char *bad = _ward_diag_find_other(s->user + s->size, (size_t)(page_end - s->user) - s->size,
-                                                     WARD_DIAG_CANARY_BYTE);
+    const unsigned char *bad = slack_overwritten(s, page_end);
     if (bad) {
-        ward_diag_finding_t f = {.operation = operation, .kind = "heap overflow", .address = p,
-                                 .detail = "slack after the guarded block overwritten at",
+        bool before = (const char *)bad < s->user;
+        ward_diag_finding_t f = {.operation = operation, .kind = before ? "heap underflow" : "heap overflow",
+                                 .address = p,
+                                 .detail = before ? "page before the guarded block overwritten at"
+                                                  : "slack after the guarded block overwritten at",
                                  .offset = (long)((const char *)bad - s->user), .has_offset = true};
         finding_of_slot(&f, s);
         f.size_class = rounded;
@@ -243,11 +259,9 @@ int _ward_guard_check(void)
         guard_slot_t *s = &slots[i];
         if (s->state != SLOT_LIVE)
             continue;
-        char *page_end = slot_data(i) + page_size;
-        const unsigned char *bad = _ward_diag_find_other(s->user + s->size, (size_t)(page_end - s->user) - s->size,
-                                                         WARD_DIAG_CANARY_BYTE);
+        const unsigned char *bad = slack_overwritten(s, slot_data(i) + page_size);
         if (bad) {
-            _ward_diag_check_line("slack after a guarded block overwritten", bad);
+            _ward_diag_check_line("canary beside a guarded block overwritten", bad);
             result = WARD_CHECK_GUARD;
         }
     }
