@@ -179,8 +179,8 @@ WARD_HIDDEN unsigned _ward_stack_capture_at(uintptr_t pc, uintptr_t *frames, uns
 WARD_HIDDEN const uintptr_t *_ward_stack_frames(uint32_t id, unsigned *depth);
 /* Per-stack sums for the leak report. */
 WARD_HIDDEN void _ward_stack_leak_add(uint32_t id, uint64_t bytes, const void *example);
-/* Calls fn on every stack with leaked blocks, biggest sum of bytes first;
- * stacks_total gets their number.  Clears the sums. */
+/* Calls fn on every stack with leaked blocks, biggest sum of bytes first
+ * (id 0: blocks without a stack).  Clears the sums. */
 WARD_HIDDEN void _ward_stack_leaks_each(void (*fn)(uint32_t id, uint64_t bytes, uint64_t count, const void *example,
                                                    void *ctx),
                                         void *ctx);

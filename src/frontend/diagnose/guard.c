@@ -221,6 +221,10 @@ void _ward_guard_free(void *p, const char *operation)
     s->free_thread = _ward_diag_thread();
     if (!_ward_os_protect(page_end - page_size, page_size, false))
         atomic_store(&sampling, false);
+    /* The page stays out of reach until the slot is reused: its memory goes
+     * back to the OS now (every slot is used once before any is reused, so
+     * otherwise all of them would stay resident). */
+    _ward_os_decommit(page_end - page_size, page_size);
     s->next_freed = NO_SLOT;
     if (newest_freed != NO_SLOT)
         slots[newest_freed].next_freed = (uint32_t)(s - slots);

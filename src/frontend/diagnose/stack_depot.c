@@ -136,7 +136,9 @@ uint32_t _ward_stack_capture(void)
             }
             seen = expected;
         }
-        while (seen == KEY_BUSY) {
+        /* A writer is filling the slot.  Bounded: in a child forked while
+         * another thread was writing, the slot stays busy for good. */
+        for (int spins = 0; seen == KEY_BUSY && spins < 1000; spins++) {
             sched_yield();
             seen = atomic_load_explicit(&e->key, memory_order_acquire);
         }
