@@ -157,6 +157,9 @@ WARD_HIDDEN void _ward_guard_free(void *p, const char *operation);
 WARD_HIDDEN size_t _ward_guard_size(const void *p, const char *operation);
 /* Calls fn(address, size, stack) on every live guarded block. */
 WARD_HIDDEN void _ward_guard_each_live(void (*fn)(const void *p, size_t size, uint32_t stack, void *ctx), void *ctx);
+/* Adds the guarded blocks' counts and live bytes (rounded to 16) to the
+ * statistics. */
+WARD_HIDDEN void _ward_guard_add_stats(uint64_t *mallocs, uint64_t *frees, uint64_t *allocated);
 /* Checks the tails of live guarded blocks: 0 or WARD_CHECK_GUARD. */
 WARD_HIDDEN int _ward_guard_check(void);
 WARD_HIDDEN void _ward_guard_fork_prepare(void);

@@ -56,6 +56,10 @@ static guard_slot_t *slots;
 static uint32_t next_unused;                       /* (guard_lock) */
 static uint32_t oldest_freed = NO_SLOT, newest_freed = NO_SLOT; /* (guard_lock) */
 static atomic_bool sampling;                       /* false once the kernel refused */
+/* guarded blocks handed out and freed, and the bytes of those live, for the
+ * statistics (the core never sees these blocks) */
+static atomic_uint_least64_t guarded_mallocs, guarded_frees;
+static atomic_int_least64_t guarded_bytes;
 static __thread uint64_t tls_countdown __attribute__((tls_model("initial-exec")));
 static __thread uint64_t tls_random __attribute__((tls_model("initial-exec")));
 
@@ -144,6 +148,8 @@ void *_ward_guard_malloc(size_t n, size_t alignment)
     s->alloc_thread = _ward_diag_thread();
     s->free_thread = 0;
     pthread_mutex_unlock(&guard_lock);
+    atomic_fetch_add_explicit(&guarded_mallocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&guarded_bytes, (int64_t)rounded, memory_order_relaxed);
     memset(data, WARD_DIAG_CANARY_BYTE, page_size - rounded);
     memset(s->user + n, WARD_DIAG_CANARY_BYTE, rounded - n);
     if (_ward_diag.debug)
@@ -202,8 +208,8 @@ void _ward_guard_free(void *p, const char *operation)
     uint32_t stack = _ward_stack_capture();
     pthread_mutex_lock(&guard_lock);
     guard_slot_t *s = live_slot(p, operation);
-    size_t rounded = WARD_ALIGN_UP(s->size ? s->size : 1, 16);
     char *page_end = slot_data((size_t)(s - slots)) + page_size;
+    size_t rounded = (size_t)(page_end - s->user);
     const unsigned char *bad = slack_overwritten(s, page_end);
     if (bad) {
         bool before = (const char *)bad < s->user;
@@ -217,6 +223,8 @@ void _ward_guard_free(void *p, const char *operation)
         _ward_diag_fatal(&f);
     }
     s->state = SLOT_FREED;
+    atomic_fetch_add_explicit(&guarded_frees, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&guarded_bytes, (int64_t)rounded, memory_order_relaxed);
     s->free_stack = stack;
     s->free_thread = _ward_diag_thread();
     if (!_ward_os_protect(page_end - page_size, page_size, false))
@@ -232,6 +240,14 @@ void _ward_guard_free(void *p, const char *operation)
         oldest_freed = (uint32_t)(s - slots);
     newest_freed = (uint32_t)(s - slots);
     pthread_mutex_unlock(&guard_lock);
+}
+
+void _ward_guard_add_stats(uint64_t *mallocs, uint64_t *frees, uint64_t *allocated)
+{
+    *mallocs += atomic_load_explicit(&guarded_mallocs, memory_order_relaxed);
+    *frees += atomic_load_explicit(&guarded_frees, memory_order_relaxed);
+    int64_t bytes = atomic_load_explicit(&guarded_bytes, memory_order_relaxed);
+    *allocated += bytes > 0 ? (uint64_t)bytes : 0;
 }
 
 size_t _ward_guard_size(const void *p, const char *operation)
