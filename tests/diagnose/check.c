@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 
 #include "common/check.h"
 #include "ward.h"
@@ -46,6 +47,32 @@ int main(void)
     CHECK(ward_check() == WARD_CHECK_OK);
     printf("healthy heap: ward_check() == 0 (debug %ld, guard sample %ld)\n", debug, sample);
 
+    if (debug == 0 && sample == 0 && ward_option_get(WARD_OPTION_LEAKS) == 0) {
+        /* A free block's link overwritten (a write after free): the walk of
+         * the calling thread's pages finds a link out of its page.  Every
+         * tenth block stays allocated, so no page empties and goes away;
+         * the blocks freed first have left the free cache for their page. */
+        enum { COUNT = 400 };
+        static void *blocks[COUNT];
+        for (int i = 0; i < COUNT; i++)
+            CHECK((blocks[i] = ward_malloc(1000)) != NULL);
+        for (int i = 0; i < COUNT; i++)
+            if (i % 10 != 0)
+                ward_free(blocks[i]);
+        CHECK(ward_check() == WARD_CHECK_OK);
+        void *saved;
+        memcpy(&saved, blocks[1], sizeof saved);
+        void *bogus = (void *)(uintptr_t)0x10;
+        memcpy(blocks[1], &bogus, sizeof bogus);
+        fprintf(stderr, "(the next line is expected)\n");
+        int result = ward_check();
+        memcpy(blocks[1], &saved, sizeof saved);
+        CHECKF(result == WARD_CHECK_FREE_LIST, "ward_check() returned %d for a broken free list", result);
+        CHECK(ward_check() == WARD_CHECK_OK);
+        for (int i = 0; i < COUNT; i += 10)
+            ward_free(blocks[i]);
+        puts("broken free-list link: found, and ward_check() == 0 once repaired");
+    }
     if (debug == 1 && sample == 0) {
         unsigned char *p = ward_malloc(24);
         CHECK(p != NULL);
