@@ -127,7 +127,8 @@ WARD_HIDDEN size_t _ward_diag_size_class(const ward_diag_block_t *b);
 
 /* ---- quarantine (quarantine.c) ---- */
 
-/* Sizes the ring (at init). */
+/* Maps the ring (at init); false if the OS refused, and then blocks are
+ * checked and released at once. */
 WARD_HIDDEN bool _ward_quarantine_init(void);
 /* Keeps a freed, junk-filled block; blocks pushed out (oldest first) are
  * checked for writes after their free and handed back to the core. */
