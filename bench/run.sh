@@ -27,7 +27,8 @@ readonly RUN_TIMEOUT_S=600
 usage() {
     cat <<EOF
 usage: bench/run.sh [--quick | --full] [--only NAME,...] [--rounds N] [--threads N]
-                    [--allocators NAME,...] [--build-dir DIR] [--no-build] [--no-install] [--list]
+                    [--allocators NAME,...] [--ward-env NAME=VALUE]... [--build-dir DIR] [--no-build]
+                    [--no-install] [--list]
 
   --quick          3 rounds, suite workloads at half size, idle-release once (default; < 5 min)
   --full           7 rounds at full size (< 30 min)
@@ -35,6 +36,8 @@ usage: bench/run.sh [--quick | --full] [--only NAME,...] [--rounds N] [--threads
   --rounds N       rounds instead of the mode's default
   --threads N      threads for the multi-threaded workloads (default: $(nproc) = online cores)
   --allocators L   subset of: ${ALL_ALLOCATORS// /,}
+  --ward-env N=V   one more column: ward with the environment variable N=V (e.g. WARD_DEBUG=1),
+                   named ward_<n><v> (ward_debug1); may be given several times
   --build-dir DIR  where ward and the workloads are built (default: build-bench-malloc/ in the repository)
   --no-build       reuse the last build of ward instead of rebuilding it
   --no-install     do not apt-get install missing peers or gnuplot
@@ -52,6 +55,7 @@ build_dir="$ROOT/build-bench-malloc"
 build_ward=1
 may_install=1
 list_only=0
+declare -a ward_envs=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -61,6 +65,10 @@ while [ $# -gt 0 ]; do
         --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
         --threads) threads="${2:?--threads needs a number}"; shift ;;
         --allocators) allocators_wanted="${2//,/ }"; shift ;;
+        --ward-env)
+            [[ "${2:-}" =~ ^WARD_[A-Z_]+=[0-9A-Za-z]+$ ]] ||
+                { echo "run.sh: --ward-env needs WARD_NAME=VALUE, not '${2:-}'" >&2; exit 2; }
+            ward_envs+=("$2"); shift ;;
         --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift ;;
         --no-build) build_ward=0 ;;
         --no-install) may_install=0 ;;
@@ -133,6 +141,8 @@ apt_install() { # apt_install PACKAGE...: installs, refreshing the lists once if
 }
 
 declare -A preload=()
+declare -A extra_env=()   # extra environment of a ward_<n><v> column
+declare -A served_by=()   # the allocator= name a column's workloads report
 peer_library() {
     case "$1" in
         jemalloc) echo "$LIBDIR/libjemalloc.so.2 libjemalloc2" ;;
@@ -188,6 +198,19 @@ if [[ " ${allocators[*]} " == *" ward "* ]]; then
         drop_allocator ward
     else
         preload[ward]="$ward_library"
+        # ward with an environment setting: a column of its own, right after ward's
+        with_variants=()
+        for a in "${allocators[@]}"; do
+            with_variants+=("$a")
+            [ "$a" = ward ] || continue
+            for setting in "${ward_envs[@]}"; do
+                name="${setting%%=*}"; value="${setting#*=}"
+                label="ward_$(echo "${name#WARD_}" | tr 'A-Z' 'a-z')$value"
+                with_variants+=("$label")
+                preload[$label]="$ward_library"; extra_env[$label]="$setting"; served_by[$label]=ward
+            done
+        done
+        allocators=("${with_variants[@]}")
     fi
 fi
 
@@ -232,6 +255,7 @@ cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/nu
 memory_gib="$(awk '/^MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
 version_of() {
     case "$1" in
+        ward_*) echo "$(version_of ward), with ${extra_env[$1]}" ;;
         ward) # the commit, and whether the library's sources differ from it
             local commit changed
             commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")"
@@ -274,13 +298,16 @@ run_once() { # run_once ROUND NAME ALLOCATOR: appends one line to raw.txt, print
     out="$results/failed-runs/$n.$a.$round"
     rc=0
     # shellcheck disable=SC2086 # args is a list of words by design
-    if [ -n "${preload[$a]}" ]; then
+    if [ -n "${extra_env[$a]:-}" ]; then
+        timeout "$RUN_TIMEOUT_S" env LD_PRELOAD="${preload[$a]}" "${extra_env[$a]}" "$bin_dir/$program" $args \
+            >"$out.out" 2>"$out.err" || rc=$?
+    elif [ -n "${preload[$a]}" ]; then
         timeout "$RUN_TIMEOUT_S" env LD_PRELOAD="${preload[$a]}" "$bin_dir/$program" $args >"$out.out" 2>"$out.err" || rc=$?
     else
         timeout "$RUN_TIMEOUT_S" env -u LD_PRELOAD "$bin_dir/$program" $args >"$out.out" 2>"$out.err" || rc=$?
     fi
     line="$(grep '^workload=' "$out.out" | tail -n 1 || true)"
-    if [ "$rc" = 0 ] && [[ "$line" == *"allocator=$a "* ]]; then
+    if [ "$rc" = 0 ] && [[ "$line" == *"allocator=${served_by[$a]:-$a} "* ]]; then
         echo "round=$round name=$n alloc=$a status=ok $line" >>"$raw"
         rm -f "$out.out" "$out.err"
         awk -v l="$line" 'BEGIN { if (match(l, /time_ns=[0-9]+/)) printf "%.0fms", substr(l, RSTART + 8, RLENGTH - 8) / 1e6 }'

@@ -549,8 +549,21 @@ WARD_API void ward_pool_destroy(ward_pool_t *pool);
  *                       the limit, or than RAM + swap without a limit;
  *                       never: count reserved address space, not only
  *                       committed bytes, against the process limit
+ *   WARD_DEBUG=0|1      debug checks: canaries in pools, and for malloc a
+ *                       canary after every block, junk-filled new and freed
+ *                       memory, and a quarantine that delays reuse
+ *   WARD_GUARD_SAMPLE=N one malloc in N (0 = none, 1 = every one that fits
+ *                       a page) placed against an inaccessible guard page,
+ *                       and made inaccessible when freed
+ *   WARD_LEAKS=0|1      at exit, report the blocks still allocated, grouped
+ *                       by the stack that allocated them
  * An unknown WARD_ variable or a malformed value is reported on stderr once
  * and the default kept.
+ *
+ * The malloc diagnostics (WARD_DEBUG, WARD_GUARD_SAMPLE, WARD_LEAKS) are
+ * chosen once, when the allocator starts: setting them later through
+ * ward_option_set changes nothing for malloc.  docs/hardening.md describes
+ * them, their report and their cost.
  * ---------------------------------------------------------------------- */
 
 typedef enum ward_overcommit_e {
@@ -567,12 +580,49 @@ typedef enum ward_option_e {
     WARD_OPTION_LIMIT,      /* bytes, 0 = none */
     WARD_OPTION_BACKGROUND, /* 0 or 1 */
     WARD_OPTION_OVERCOMMIT, /* a ward_overcommit_t */
+    WARD_OPTION_GUARD_SAMPLE,
+    WARD_OPTION_LEAKS,
     WARD_OPTION_COUNT_
 } ward_option_t;
 
 /* Returns 0, or EINVAL for an unknown option or a value out of range. */
 WARD_API int ward_option_set(ward_option_t option, long value);
 WARD_API long ward_option_get(ward_option_t option);
+
+/* ------------------------------------------------------------------------
+ * Consistency check
+ * ---------------------------------------------------------------------- */
+
+/* What ward_check found broken first (0: nothing). */
+typedef enum ward_check_result_e {
+    WARD_CHECK_OK = 0,
+    WARD_CHECK_SEGMENT = 1,    /* a segment's slice tables disagree with its spans */
+    WARD_CHECK_PAGE = 2,       /* a page descriptor breaks its invariants */
+    WARD_CHECK_FREE_LIST = 3,  /* a free list links a block outside its page, twice, or in a loop */
+    WARD_CHECK_BITMAP = 4,     /* an allocation bit disagrees with a page's or cache's blocks */
+    WARD_CHECK_COUNTERS = 5,   /* page counts disagree with the class counters */
+    WARD_CHECK_CANARY = 6,     /* WARD_DEBUG: a live block's canary was overwritten */
+    WARD_CHECK_QUARANTINE = 7, /* WARD_DEBUG: a freed block was written after its free */
+    WARD_CHECK_GUARD = 8,      /* WARD_GUARD_SAMPLE: a guarded block's tail was overwritten */
+    WARD_CHECK_HEADER = 9,     /* diagnostics: a block's header was overwritten */
+} ward_check_result_t;
+
+/*
+ * Walks every segment, page and heap ward has and verifies every invariant
+ * it can: slice tables against spans, page descriptors, the free lists and
+ * allocation bits of the calling thread's pages, page counts against the
+ * class counters, and with the malloc diagnostics on the header and
+ * canaries of every live block, the junk of every block in quarantine and
+ * the tails of guarded blocks.  Returns WARD_CHECK_OK when all hold, else
+ * the code of the first broken one, which it also describes in one line on
+ * stderr ("ward: check: ...").  It never stops the program.
+ *
+ * Pages of other threads are checked for what does not change under them;
+ * their free lists, and the counters, only when no other thread allocates
+ * or frees during the call (the counters are then exact).  Call it when the
+ * program is quiet for the fullest check.
+ */
+WARD_API int ward_check(void);
 
 /* "ward 0.1.0" */
 WARD_API const char *ward_version(void);

@@ -7,6 +7,9 @@
  *       allocation count and the bytes committed but unused at the peak;
  *       with --limit, also the limit and what it took to stay within it.
  *       PROGRAM's exit status becomes ward's (128 + N for signal N).
+ *       --debug, --guard-sample N and --leaks turn on the diagnostics
+ *       (WARD_DEBUG, WARD_GUARD_SAMPLE, WARD_LEAKS); their reports go to
+ *       PROGRAM's stderr.
  *   ward version
  *   ward help
  */
@@ -33,6 +36,9 @@ typedef struct run_options_s {
     bool stats;            /* also WARD_STATS=1: the full statistics at exit */
     const char *decay_ms;  /* WARD_DECAY_MS for the program */
     const char *limit;     /* WARD_LIMIT for the program */
+    bool debug;            /* WARD_DEBUG=1 */
+    const char *guard_sample; /* WARD_GUARD_SAMPLE */
+    bool leaks;            /* WARD_LEAKS=1 */
 } run_options_t;
 
 typedef struct report_s {
@@ -53,7 +59,10 @@ static void usage(FILE *out)
             "  --json           write the report as one JSON object\n"
             "  --stats          also print ward's full statistics when PROGRAM exits\n"
             "  --decay MS       delay before free pages go back to the OS (WARD_DECAY_MS)\n"
-            "  --limit SIZE     limit on ward's committed memory, e.g. 512M (WARD_LIMIT)\n");
+            "  --limit SIZE     limit on ward's committed memory, e.g. 512M (WARD_LIMIT)\n"
+            "  --debug          canaries, junk fill and a quarantine for every block (WARD_DEBUG=1)\n"
+            "  --guard-sample N one allocation in N against a guard page (WARD_GUARD_SAMPLE=N)\n"
+            "  --leaks          report blocks still allocated at exit, by stack (WARD_LEAKS=1)\n");
 }
 
 static bool readable(const char *path) { return access(path, R_OK) == 0; }
@@ -213,6 +222,17 @@ static int run(int argc, char **argv)
             o.decay_ms = argv[++i];
         } else if (strcmp(arg, "--limit") == 0 && i + 1 < argc) {
             o.limit = argv[++i];
+        } else if (strcmp(arg, "--debug") == 0) {
+            o.debug = true;
+        } else if (strcmp(arg, "--guard-sample") == 0 && i + 1 < argc) {
+            const char *n = argv[++i];
+            if (n[0] == '\0' || strspn(n, "0123456789") != strlen(n) || strlen(n) > 10) {
+                fprintf(stderr, "ward run: --guard-sample takes a whole number, not '%s'\n", n);
+                return 2;
+            }
+            o.guard_sample = n;
+        } else if (strcmp(arg, "--leaks") == 0) {
+            o.leaks = true;
         } else if (arg[0] != '-') {
             break; /* PROGRAM without "--" */
         } else {
@@ -267,6 +287,12 @@ static int run(int argc, char **argv)
             setenv("WARD_DECAY_MS", o.decay_ms, 1);
         if (o.limit)
             setenv("WARD_LIMIT", o.limit, 1);
+        if (o.debug)
+            setenv("WARD_DEBUG", "1", 1);
+        if (o.guard_sample)
+            setenv("WARD_GUARD_SAMPLE", o.guard_sample, 1);
+        if (o.leaks)
+            setenv("WARD_LEAKS", "1", 1);
         execvp(argv[i], &argv[i]);
         fprintf(stderr, "ward run: cannot run %s: %s\n", argv[i], strerror(errno));
         _exit(127);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "frontend/api_internal.h"
+#include "frontend/diagnose/diagnose.h"
 #include "heap/heap.h"
 #include "os/os.h"
 #include "ward.h"
@@ -113,6 +114,8 @@ static WARD_NOINLINE void *malloc_slow(size_t n, size_t alignment)
     }
     ward_heap_t *h = _ward_heap_current();
     if (h == NULL) {
+        if (_ward_diagnostics)
+            return _ward_diag_malloc(n, alignment);
         errno = ENOMEM;
         return NULL;
     }
@@ -135,8 +138,9 @@ WARD_API void *ward_calloc(size_t count, size_t size)
         return NULL;
     }
     void *p = ward_malloc(total);
-    /* A huge block is a fresh mapping and reads as zeros already. */
-    if (p && total <= WARD_LARGE_MAX)
+    /* A huge block is a fresh mapping and reads as zeros already (not so
+     * under the diagnostics, which fill new blocks with junk). */
+    if (p && (total <= WARD_LARGE_MAX || _ward_diagnostics))
         memset(p, 0, total);
     return p;
 }
@@ -153,11 +157,9 @@ static WARD_NOINLINE __attribute__((noreturn)) void free_invalid_small(void *p, 
     _ward_fatal_op("free", block_start ? "double free" : "interior pointer", p, _ward_class_size[c]);
 }
 
-/* NULL, huge and large blocks, and pointers ward does not own. */
-static WARD_NOINLINE void free_not_small(void *p)
+/* Huge and large blocks, and pointers ward does not own. */
+static void free_big(void *p)
 {
-    if (p == NULL)
-        return;
     unsigned map = _ward_segmap_byte(p);
     if (map == 0)
         _ward_fatal_op("free", _ward_huge_recently_freed(p) ? "double free" : "pointer not allocated by ward", p, 0);
@@ -167,6 +169,47 @@ static WARD_NOINLINE void free_not_small(void *p)
     }
     ward_segment_t *seg = _ward_segment_of(p);
     _ward_free_large(_ward_segment_page_of(seg, p), p, "free");
+}
+
+/* NULL, huge and large blocks, and pointers ward does not own. */
+static WARD_NOINLINE void free_not_small(void *p)
+{
+    if (p == NULL)
+        return;
+    if (WARD_UNLIKELY(_ward_diagnostics)) {
+        _ward_diag_free(p);
+        return;
+    }
+    free_big(p);
+}
+
+/* Diagnostic blocks and user heaps' blocks under the diagnostics: no
+ * thread heap exists, so a small block is always freed as by another
+ * thread. */
+void _ward_free_core(void *p)
+{
+    if (_ward_segmap_byte(p) != WARD_SEGMAP_SLICED) {
+        free_big(p);
+        return;
+    }
+    ward_segment_t *seg = _ward_segment_of(p);
+    size_t slice = _ward_slice_index(seg, p);
+    unsigned c = seg->slice_class[slice];
+    if (c >= WARD_CLASS_COUNT) {
+        free_big(p);
+        return;
+    }
+    ward_page_t *page = &seg->pages[seg->slice_first[slice]];
+    if (((uintptr_t)p & (WARD_MIN_ALIGN - 1)) || _ward_page_block_index(page, p) == UINT32_MAX)
+        free_invalid_small(p, c);
+    _ward_free_remote(NULL, page, p);
+}
+
+size_t _ward_usable_size_core(const void *p)
+{
+    block_info_t info;
+    block_lookup(p, "usable_size", &info);
+    return info.usable;
 }
 
 /*
@@ -210,6 +253,12 @@ WARD_API void ward_free(void *p)
         ward_owned_store(fc->count, cached + 1);
         if (WARD_UNLIKELY((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0))
             _ward_heap_housekeeping(h);
+        return;
+    }
+    /* Under the diagnostics every small block lands here (no thread heap
+     * owns a page). */
+    if (WARD_UNLIKELY(_ward_diagnostics)) {
+        _ward_diag_free(p);
         return;
     }
     /* Another thread owns the page and its bitmap: check the address
@@ -265,6 +314,14 @@ static void free_checked_size(void *p, size_t n, size_t alignment, const char *o
 {
     if (p == NULL)
         return;
+    if (WARD_UNLIKELY(_ward_diagnostics)) {
+        /* A diagnostic block knows the size it was asked for exactly. */
+        size_t size = _ward_diag_usable_size(p);
+        if (n > size || (_ward_diag_owns(p) && n != size))
+            size_mismatch(operation, p, n, size);
+        ward_free(p);
+        return;
+    }
     block_info_t info;
     block_lookup(p, operation, &info);
     /* A small aligned request takes a class of at least the alignment;
@@ -288,6 +345,9 @@ WARD_API void ward_free_aligned_sized(void *p, size_t alignment, size_t n)
 
 static void *realloc_in(ward_heap_t *heap, void *p, size_t n)
 {
+    /* User heaps keep no diagnostics: their blocks stay the core's. */
+    if (WARD_UNLIKELY(_ward_diagnostics) && (heap == NULL || _ward_diag_owns(p)))
+        return _ward_diag_realloc(p, n);
     if (p == NULL)
         return heap ? ward_heap_malloc(heap, n) : ward_malloc(n);
     if (n > PTRDIFF_MAX) {
@@ -367,6 +427,8 @@ WARD_API size_t ward_usable_size(const void *p)
 {
     if (p == NULL)
         return 0;
+    if (WARD_UNLIKELY(_ward_diagnostics))
+        return _ward_diag_usable_size(p);
     block_info_t info;
     block_lookup(p, "usable_size", &info);
     return info.usable;
@@ -436,6 +498,8 @@ WARD_API void ward_heap_destroy(ward_heap_t *heap)
 
 WARD_API void ward_collect(bool force)
 {
+    if (force && _ward_diagnostics)
+        _ward_quarantine_flush();
     int64_t before = ward_counter_get(committed);
     _ward_heaps_collect(force);
     int64_t drop = before - ward_counter_get(committed);

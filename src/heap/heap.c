@@ -34,6 +34,8 @@ static ward_page_queue_t abandoned[WARD_CLASS_COUNT];   /* (abandoned_lock) */
 static _Atomic(uint32_t) abandoned_count[WARD_CLASS_COUNT];
 static _Atomic(int64_t) class_pages[WARD_CLASS_COUNT];  /* pages serving each class, all heaps */
 
+bool _ward_diagnostics;
+
 static pthread_key_t thread_key;
 static pthread_once_t core_once = PTHREAD_ONCE_INIT;
 static pthread_once_t late_once = PTHREAD_ONCE_INIT;
@@ -466,10 +468,15 @@ void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
      * once, whenever the owner takes the block back. */
     if (h == NULL)
         h = _ward_heap_current();
-    if (h != NULL && h->kind == WARD_HEAP_THREAD)
+    if (h != NULL && h->kind == WARD_HEAP_THREAD) {
         ward_owned_add(h->other_frees[c], 1);
-    else
+    } else {
+        /* No thread heap to count it in (every free under the diagnostics):
+         * the owner's heap counted the malloc, the process counters take
+         * the free. */
         atomic_fetch_add_explicit(&_ward_counters.retired_class_frees[c], 1, memory_order_relaxed);
+        _ward_allocated_add(-(int64_t)_ward_class_size[c]);
+    }
     /* Blocks of a thread heap go to its inbox (one line per heap that its
      * owner drains); blocks of user heaps and abandoned pages go to the
      * page, where the owner's or adopter's sweep finds them. */
@@ -505,6 +512,21 @@ static void drain_inbox(ward_heap_t *h, ward_block_t *b)
         }
         b = next;
     }
+}
+
+void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
+{
+    ward_block_t *b = p;
+    ward_bit_t bit = _ward_page_bit(page, b);
+    if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
+        _ward_fatal("free: double free", b, page->block_size);
+    *bit.word &= ~bit.mask;
+    b->link = _ward_link_encode(page->free);
+    page->free = b;
+    page->used--;
+    ward_owned_add(h->other_frees[page->class_index], 1);
+    if (page->in_full || page->used == 0)
+        _ward_heap_page_freed(h, page);
 }
 
 static void collect_inbox(ward_heap_t *h)
@@ -792,6 +814,8 @@ static void core_init(void)
     _ward_size_classes_init();
     _ward_options_init();
     _ward_segments_init();
+    _ward_diagnostics = ward_option(WARD_OPTION_DEBUG) || ward_option(WARD_OPTION_GUARD_SAMPLE) ||
+                        ward_option(WARD_OPTION_LEAKS);
 }
 
 static void late_init(void)
@@ -832,6 +856,16 @@ ward_heap_t *_ward_heap_current(void)
     if (h)
         return h;
     pthread_once(&core_once, core_init);
+    if (_ward_diagnostics) {
+        /* No thread heap, ever: every call goes to the diagnostic front
+         * end.  The fork handlers are still needed; an allocation nested in
+         * late_init finds it started and goes on. */
+        static atomic_int late_started;
+        if (atomic_load_explicit(&late_started, memory_order_acquire) == 0 &&
+            atomic_exchange_explicit(&late_started, 1, memory_order_acq_rel) == 0)
+            pthread_once(&late_once, late_init);
+        return NULL;
+    }
     if (tls_exited)
         return fallback();
     h = heap_create(WARD_HEAP_THREAD);
@@ -961,6 +995,8 @@ void _ward_heaps_collect(bool force)
     pthread_mutex_unlock(&abandoned_lock);
     _ward_segments_purge(force);
 }
+
+int64_t _ward_heap_class_pages(unsigned c) { return atomic_load_explicit(&class_pages[c], memory_order_relaxed); }
 
 /* ----------------------------------------------------------- statistics */
 

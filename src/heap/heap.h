@@ -120,9 +120,17 @@ WARD_HIDDEN extern ward_heap_t _ward_heap_abandoned;
 /* The calling thread's heap, NULL before its first allocation. */
 WARD_HIDDEN extern __thread ward_heap_t *_ward_tls_heap __attribute__((tls_model("initial-exec")));
 
+/* True when a malloc diagnostic (WARD_DEBUG, WARD_GUARD_SAMPLE, WARD_LEAKS)
+ * was on when the process set up; set once, before the first block is
+ * handed out, and never changed.  Then no thread heap is ever installed
+ * (_ward_tls_heap stays NULL), so every inline fast path fails over to a
+ * slow path, where one test sends the call to the diagnostic front end. */
+WARD_HIDDEN extern bool _ward_diagnostics;
+
 /* The heap the calling thread allocates from: its own, created on first use
  * (with the process set up on the very first call), or the shared fallback
- * heap for a thread that is past its exit.  NULL/ENOMEM if none can be made. */
+ * heap for a thread that is past its exit.  NULL/ENOMEM if none can be made;
+ * always NULL when _ward_diagnostics is set. */
 WARD_HIDDEN ward_heap_t *_ward_heap_current(void);
 
 /* Allocation from a heap the caller owns (its thread heap, or a shared heap
@@ -178,6 +186,10 @@ WARD_HIDDEN void _ward_free_remote(ward_heap_t *heap, ward_page_t *page, void *p
  * runs out of cached blocks. */
 WARD_HIDDEN void _ward_heap_housekeeping(ward_heap_t *heap);
 
+/* Frees p, a small block of page, which belongs to the shared heap h whose
+ * lock the caller holds: straight onto the page, as its owner. */
+WARD_HIDDEN void _ward_heap_free_locked(ward_heap_t *heap, ward_page_t *page, void *p);
+
 /* Frees a large block (page kind WARD_PAGE_LARGE) from any thread. */
 WARD_HIDDEN void _ward_free_large(ward_page_t *page, void *p, const char *operation);
 
@@ -196,6 +208,13 @@ WARD_HIDDEN void _ward_heaps_each_user(void (*fn)(ward_heap_t *heap, void *ctx),
  * heap's counters. */
 struct ward_stats_s;
 WARD_HIDDEN void _ward_heaps_add_stats(struct ward_stats_s *out);
+
+/* The core half of ward_check (heap_check.c): 0 or a ward_check_result_t
+ * code, reported in one line on stderr. */
+WARD_HIDDEN int _ward_heap_check(void);
+
+/* Small pages serving class c in all heaps (for ward_check). */
+WARD_HIDDEN int64_t _ward_heap_class_pages(unsigned c);
 
 WARD_HIDDEN ward_heap_t *_ward_heap_new_shared(void);
 WARD_HIDDEN void _ward_heap_destroy(ward_heap_t *heap);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frontend/diagnose/diagnose.h"
 #include "heap/heap.h"
 #include "os/os.h"
 #include "support/fatal.h"
@@ -36,6 +37,14 @@ WARD_API int ward_stats_get(ward_stats_t *out)
     out->threads = nonneg(ward_counter_get(threads));
     _ward_heaps_add_stats(out); /* allocated, class counters and counts */
     _ward_budget_add_stats(out);
+    /* Blocks in the diagnostics' quarantine were freed by the program;
+     * guarded blocks live outside the core. */
+    if (_ward_diagnostics && _ward_diag.debug) {
+        uint64_t held = _ward_quarantine_bytes();
+        out->allocated = out->allocated > held ? out->allocated - held : 0;
+    }
+    if (_ward_diagnostics && _ward_diag.guard_sample)
+        _ward_guard_add_stats(&out->malloc_count, &out->free_count, &out->allocated);
     out->malloc_count += ward_counter_get(big_mallocs);
     out->free_count += ward_counter_get(big_frees);
     /* Heaps add to the process counter on their slow paths; a snapshot

@@ -54,8 +54,37 @@ WARD_HIDDEN bool _ward_os_remap_to(void *p, size_t old_size, size_t new_size, vo
  * fails, never allocates. */
 WARD_HIDDEN uint64_t _ward_os_random64(void);
 
-/* Makes [p, p+size) inaccessible (page-aligned).  False if refused. */
-WARD_HIDDEN bool _ward_os_protect_none(void *p, size_t size);
+/*
+ * Reserves size bytes (a multiple of the page size) of address space that
+ * faults on every access until _ward_os_protect opens it.  Returns NULL
+ * when the kernel refuses (errno left as ENOMEM).
+ */
+WARD_HIDDEN void *_ward_os_reserve_inaccessible(size_t size);
+
+/*
+ * Makes [p, p+size) (page-aligned) read-write when accessible is true, else
+ * inaccessible.  Each change may split a mapping in two, which counts
+ * against vm.max_map_count.  Returns false if the kernel refused (ENOMEM
+ * when the process has too many mappings); the old protection then holds.
+ */
+WARD_HIDDEN bool _ward_os_protect(void *p, size_t size, bool accessible);
+
+/* vm.max_map_count, the kernel's limit on mappings per process (65530 when
+ * it cannot be read). */
+WARD_HIDDEN long _ward_os_max_map_count(void);
+
+/* The calling thread's kernel id (gettid). */
+WARD_HIDDEN long _ward_os_gettid(void);
+
+/*
+ * Catches SIGSEGV and SIGBUS: on each fault handler(address, is_write, pc)
+ * runs; it either stops the process (the fault was ward's to report) or
+ * returns, and then the previous action of that signal is restored and the
+ * faulting instruction runs again under it.  Returns false if the handler
+ * could not be installed.
+ */
+typedef void (*ward_fault_handler_t)(void *address, bool is_write, uintptr_t pc);
+WARD_HIDDEN bool _ward_os_catch_faults(ward_fault_handler_t handler);
 
 /* Monotonic time in nanoseconds. */
 WARD_HIDDEN uint64_t _ward_os_now_ns(void);

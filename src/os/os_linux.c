@@ -1,6 +1,7 @@
 /*
  * os_linux.c - the OS layer for Linux (x86-64 and aarch64): the only file
- * with system calls.  Nothing here depends on the architecture.
+ * with system calls.  Only the fault handler reads registers, which
+ * depends on the architecture.
  */
 #include "os/os.h"
 
@@ -14,6 +15,8 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,7 +47,6 @@ uint64_t _ward_os_random64(void)
     return value;
 }
 
-bool _ward_os_protect_none(void *p, size_t size) { return mprotect(p, size, PROT_NONE) == 0; }
 
 static void *os_map(void *hint, size_t size)
 {
@@ -88,6 +90,74 @@ void *_ward_os_map_aligned(size_t size, size_t alignment)
 }
 
 bool _ward_os_unmap(void *p, size_t size) { return munmap(p, size) == 0; }
+
+void *_ward_os_reserve_inaccessible(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return p;
+}
+
+bool _ward_os_protect(void *p, size_t size, bool accessible)
+{
+    return mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+}
+
+long _ward_os_max_map_count(void)
+{
+    long limit = 65530;
+    int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return limit;
+    char text[32];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return limit;
+    long v = 0;
+    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++)
+        v = v * 10 + (text[i] - '0');
+    return v > 0 ? v : limit;
+}
+
+long _ward_os_gettid(void) { return (long)syscall(SYS_gettid); }
+
+static ward_fault_handler_t fault_handler;
+static struct sigaction previous_segv, previous_bus;
+
+static void on_fault(int sig, siginfo_t *info, void *context)
+{
+    ucontext_t *uc = context;
+#if defined(__x86_64__)
+    bool is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    bool is_write = false;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.pc;
+#else
+    bool is_write = false;
+    uintptr_t pc = 0;
+    (void)uc;
+#endif
+    fault_handler(info->si_addr, is_write, pc);
+    /* Not ward's: the previous action takes the fault when the instruction
+     * runs again. */
+    sigaction(sig, sig == SIGSEGV ? &previous_segv : &previous_bus, NULL);
+}
+
+bool _ward_os_catch_faults(ward_fault_handler_t handler)
+{
+    fault_handler = handler;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_fault;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    return sigaction(SIGSEGV, &action, &previous_segv) == 0 && sigaction(SIGBUS, &action, &previous_bus) == 0;
+}
 
 bool _ward_os_decommit(void *p, size_t size)
 {

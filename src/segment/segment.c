@@ -99,7 +99,7 @@ static ward_segment_t *segment_new(void)
     /* Where the OS page is larger than the guard, the guard bytes stay
      * accessible (and unused): the header's place does not change. */
     if (WARD_SEGMENT_GUARD != 0 && _ward_os_page_size() == WARD_SEGMENT_GUARD)
-        (void)_ward_os_protect_none(base, WARD_SEGMENT_GUARD);
+        (void)_ward_os_protect(base, WARD_SEGMENT_GUARD, false);
     ward_segment_t *seg = (ward_segment_t *)(base + WARD_SEGMENT_GUARD);
     /* Fresh memory is zero: only the non-zero fields need writing. */
     seg->kind = WARD_SEGMENT_SLICED;

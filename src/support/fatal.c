@@ -55,7 +55,7 @@ const char *_ward_buf_finish(ward_buf_t *b)
 
 void _ward_write_all(int fd, const char *s, size_t n) { _ward_os_write_fd(fd, s, n); }
 
-static __attribute__((noreturn)) void fatal_emit(ward_buf_t *b)
+void _ward_fatal_buf(ward_buf_t *b)
 {
     buf_char(b, '\n');
     const char *msg = _ward_buf_finish(b);
@@ -69,24 +69,30 @@ void _ward_fatal(const char *error, const void *address, size_t size_class)
     _ward_fatal_op(NULL, error, address, size_class);
 }
 
+void _ward_buf_fatal_line(ward_buf_t *b, const char *operation, const char *error, const void *address,
+                          size_t size_class)
+{
+    _ward_buf_str(b, "ward: ");
+    if (operation) {
+        _ward_buf_str(b, operation);
+        _ward_buf_str(b, ": ");
+    }
+    _ward_buf_str(b, error);
+    _ward_buf_str(b, " at ");
+    _ward_buf_hex(b, (uint64_t)(uintptr_t)address);
+    if (size_class) {
+        _ward_buf_str(b, " (size class ");
+        _ward_buf_u64(b, size_class);
+        _ward_buf_str(b, " bytes)");
+    }
+}
+
 void _ward_fatal_op(const char *operation, const char *error, const void *address, size_t size_class)
 {
     char text[256];
     ward_buf_t b = {text, sizeof text, 0};
-    _ward_buf_str(&b, "ward: ");
-    if (operation) {
-        _ward_buf_str(&b, operation);
-        _ward_buf_str(&b, ": ");
-    }
-    _ward_buf_str(&b, error);
-    _ward_buf_str(&b, " at ");
-    _ward_buf_hex(&b, (uint64_t)(uintptr_t)address);
-    if (size_class) {
-        _ward_buf_str(&b, " (size class ");
-        _ward_buf_u64(&b, size_class);
-        _ward_buf_str(&b, " bytes)");
-    }
-    fatal_emit(&b);
+    _ward_buf_fatal_line(&b, operation, error, address, size_class);
+    _ward_fatal_buf(&b);
 }
 
 void _ward_fatal_internal(const char *what, const char *file, int line)
@@ -100,5 +106,5 @@ void _ward_fatal_internal(const char *what, const char *file, int line)
     _ward_buf_str(&b, ":");
     _ward_buf_u64(&b, (uint64_t)line);
     _ward_buf_str(&b, ")");
-    fatal_emit(&b);
+    _ward_fatal_buf(&b);
 }

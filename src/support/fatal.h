@@ -5,6 +5,9 @@
  * with write(2), then abort().  The line reads
  *   ward: <operation>: <error> at 0x<address> (size class <n> bytes)
  * where the size-class part is left out when unknown (size_class == 0).
+ * The diagnostic front end adds lines after it (indented, so the first is
+ * still the only one starting with "ward:") and ends through
+ * _ward_fatal_buf.
  */
 #ifndef WARD_FATAL_H
 #define WARD_FATAL_H
@@ -34,6 +37,12 @@ typedef struct ward_buf_s {
 WARD_HIDDEN void _ward_buf_str(ward_buf_t *b, const char *s);
 WARD_HIDDEN void _ward_buf_u64(ward_buf_t *b, uint64_t v);
 WARD_HIDDEN void _ward_buf_hex(ward_buf_t *b, uint64_t v);
+/* Appends "ward: <operation>: <error> at 0x<address>[ (size class <n> bytes)]"
+ * without the newline. */
+WARD_HIDDEN void _ward_buf_fatal_line(ward_buf_t *b, const char *operation, const char *error, const void *address,
+                                      size_t size_class);
+/* Ends a report: a newline, write(2) to stderr, abort(). */
+WARD_HIDDEN __attribute__((noreturn, cold)) void _ward_fatal_buf(ward_buf_t *b);
 /* NUL-terminates (cutting if needed) and returns data. */
 WARD_HIDDEN const char *_ward_buf_finish(ward_buf_t *b);
 /* Writes the whole of s to fd with write(2), retrying on EINTR. */
