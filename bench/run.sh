@@ -27,8 +27,8 @@ readonly RUN_TIMEOUT_S=600
 usage() {
     cat <<EOF
 usage: bench/run.sh [--quick | --full] [--only NAME,...] [--rounds N] [--threads N]
-                    [--allocators NAME,...] [--ward-env NAME=VALUE]... [--build-dir DIR] [--no-build]
-                    [--no-install] [--list]
+                    [--allocators NAME,...] [--ward-env NAME=VALUE]... [--ward-build OPTION=VALUE]...
+                    [--build-dir DIR] [--no-build] [--no-install] [--list]
 
   --quick          3 rounds, suite workloads at half size, idle-release once (default; < 5 min)
   --full           7 rounds at full size (< 30 min)
@@ -38,6 +38,8 @@ usage: bench/run.sh [--quick | --full] [--only NAME,...] [--rounds N] [--threads
   --allocators L   subset of: ${ALL_ALLOCATORS// /,}
   --ward-env N=V   one more column: ward with the environment variable N=V (e.g. WARD_DEBUG=1),
                    named ward_<n><v> (ward_debug1); may be given several times
+  --ward-build O=V one more column: ward built with the CMake option O=V (e.g. WARD_HARDEN=OFF),
+                   named ward_<o><v> (ward_hardenoff), built in DIR-<o><v>; may be given several times
   --build-dir DIR  where ward and the workloads are built (default: build-bench-malloc/ in the repository)
   --no-build       reuse the last build of ward instead of rebuilding it
   --no-install     do not apt-get install missing peers or gnuplot
@@ -56,6 +58,7 @@ build_ward=1
 may_install=1
 list_only=0
 declare -a ward_envs=()
+declare -a ward_builds=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -69,6 +72,10 @@ while [ $# -gt 0 ]; do
             [[ "${2:-}" =~ ^WARD_[A-Z_]+=[0-9A-Za-z]+$ ]] ||
                 { echo "run.sh: --ward-env needs WARD_NAME=VALUE, not '${2:-}'" >&2; exit 2; }
             ward_envs+=("$2"); shift ;;
+        --ward-build)
+            [[ "${2:-}" =~ ^WARD_[A-Z_]+=[0-9A-Za-z]+$ ]] ||
+                { echo "run.sh: --ward-build needs WARD_OPTION=VALUE, not '${2:-}'" >&2; exit 2; }
+            ward_builds+=("$2"); shift ;;
         --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift ;;
         --no-build) build_ward=0 ;;
         --no-install) may_install=0 ;;
@@ -143,6 +150,7 @@ apt_install() { # apt_install PACKAGE...: installs, refreshing the lists once if
 declare -A preload=()
 declare -A extra_env=()   # extra environment of a ward_<n><v> column
 declare -A served_by=()   # the allocator= name a column's workloads report
+declare -A built_with=()  # the CMake option a ward_<o><v> column was built with
 peer_library() {
     case "$1" in
         jemalloc) echo "$LIBDIR/libjemalloc.so.2 libjemalloc2" ;;
@@ -198,7 +206,8 @@ if [[ " ${allocators[*]} " == *" ward "* ]]; then
         drop_allocator ward
     else
         preload[ward]="$ward_library"
-        # ward with an environment setting: a column of its own, right after ward's
+        # ward with an environment setting or built with another CMake
+        # option: a column of its own, right after ward's
         with_variants=()
         for a in "${allocators[@]}"; do
             with_variants+=("$a")
@@ -208,6 +217,26 @@ if [[ " ${allocators[*]} " == *" ward "* ]]; then
                 label="ward_$(echo "${name#WARD_}" | tr 'A-Z' 'a-z')$value"
                 with_variants+=("$label")
                 preload[$label]="$ward_library"; extra_env[$label]="$setting"; served_by[$label]=ward
+            done
+            for option in "${ward_builds[@]}"; do
+                name="${option%%=*}"; value="${option#*=}"
+                suffix="$(echo "${name#WARD_}$value" | tr 'A-Z' 'a-z')"
+                label="ward_$suffix"
+                variant_dir="$build_dir-$suffix"
+                if [ "$build_ward" = 1 ]; then
+                    note "building ward with -D$option in $variant_dir ..."
+                    cmake -S "$ROOT" -B "$variant_dir" -DCMAKE_BUILD_TYPE=Release -DWARD_OVERRIDE=ON \
+                          -DWARD_BUILD_TESTS=OFF -DWARD_BUILD_TOOLS=OFF "-D$option" >>"$results/build.log" 2>&1 &&
+                        cmake --build "$variant_dir" -j2 --target ward >>"$results/build.log" 2>&1 ||
+                        note "ward with -D$option did not build (log: $results/build.log)"
+                fi
+                variant_library="$(find "$variant_dir" -name 'libward.so' 2>/dev/null | head -n 1 || true)"
+                if [ -n "$variant_library" ]; then
+                    with_variants+=("$label")
+                    preload[$label]="$variant_library"; built_with[$label]="-D$option"; served_by[$label]=ward
+                else
+                    note "no ward built with -D$option: its column is left out"
+                fi
             done
         done
         allocators=("${with_variants[@]}")
@@ -255,7 +284,7 @@ cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/nu
 memory_gib="$(awk '/^MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
 version_of() {
     case "$1" in
-        ward_*) echo "$(version_of ward), with ${extra_env[$1]}" ;;
+        ward_*) echo "$(version_of ward), ${extra_env[$1]:+with ${extra_env[$1]}}${built_with[$1]:+built with ${built_with[$1]}}" ;;
         ward) # the commit, and whether the library's sources differ from it
             local commit changed
             commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")"

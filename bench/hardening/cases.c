@@ -10,6 +10,7 @@
  * Exit status 3: the case needs a function the allocator does not have.
  */
 #include <dlfcn.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +46,20 @@ static void overflow_one_byte(void)
     memset(p, 1, 24);
     p[24] = 0x41;
     do_free(p);
+}
+
+/* One byte past the whole usable block, into the neighbour, which (the size
+ * is one the program has not used yet) the allocator has not handed out:
+ * what an allocator keeps in a free neighbour (a free-list link, a chunk
+ * header) is what the byte lands on.  Then the neighbours are allocated. */
+static void overflow_into_free_neighbour(void)
+{
+    unsigned char *p = do_malloc(400);
+    size_t usable = malloc_usable_size(p);
+    memset(p, 1, usable);
+    p[usable] ^= 0x41;
+    for (int i = 0; i < 64; i++)
+        sink = *(unsigned char *)do_malloc(400);
 }
 
 static void underflow_one_byte(void)
@@ -131,6 +146,7 @@ static const struct {
     void (*run)(void);
 } cases[] = {
     {"overflow_one_byte", overflow_one_byte},
+    {"overflow_into_free_neighbour", overflow_into_free_neighbour},
     {"underflow_one_byte", underflow_one_byte},
     {"write_after_free", write_after_free},
     {"read_after_free", read_after_free},

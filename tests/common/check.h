@@ -78,6 +78,22 @@ static inline __attribute__((noreturn, format(printf, 1, 2))) void test_skip(con
     exit(TEST_SKIP_CODE);
 }
 
+/* True when the environment turns on one of ward's run-time diagnostics
+ * (WARD_DEBUG, WARD_GUARD_SAMPLE, WARD_LEAKS): malloc's blocks are then
+ * bigger core blocks, so a test of the core's size classes or of how many
+ * blocks fit does not apply (the suite is run that way to show that the
+ * diagnostics raise no false alarm). */
+static inline bool test_diagnostics_on(void)
+{
+    const char *names[] = {"WARD_DEBUG", "WARD_GUARD_SAMPLE", "WARD_LEAKS"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *value = getenv(names[i]);
+        if (value != NULL && *value != '\0' && strcmp(value, "0") != 0)
+            return true;
+    }
+    return false;
+}
+
 /* WARD_STRESS=N multiplies the work of stress tests; unset or invalid is 1. */
 static inline unsigned test_stress(void)
 {
