@@ -528,8 +528,13 @@ int main(int argc, char **argv)
     if (argc < 2)
         return check_the_checks();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (strcmp(argv[1], cases[i].name) == 0)
-            return run_case(&cases[i]);
+        if (strcmp(argv[1], cases[i].name) != 0)
+            continue;
+        /* These overwrite the core's free-list links, which the
+         * diagnostics' blocks do not sit next to. */
+        if (test_diagnostics_on() && strstr(cases[i].name, "_link") != NULL)
+            test_skip("the diagnostics lay blocks out their own way");
+        return run_case(&cases[i]);
     }
     fprintf(stderr, "unknown case %s; the cases are:\n", argv[1]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

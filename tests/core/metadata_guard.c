@@ -42,6 +42,8 @@ int main(void)
     puts("hardening is off in this build: skipped");
     return TEST_SKIP_CODE;
 #endif
+    if (test_diagnostics_on())
+        test_skip("the diagnostics lay blocks out their own way");
     if (sysconf(_SC_PAGESIZE) != 4096) {
         puts("the segment guard needs 4 KiB pages: skipped");
         return TEST_SKIP_CODE;

@@ -7,6 +7,10 @@
 set(WARD_DIAG_DIR ${CMAKE_CURRENT_SOURCE_DIR}/diagnose)
 # every diagnostic at once; sampling often enough to guard many blocks
 set(WARD_DIAG_ALL "WARD_DEBUG=1;WARD_GUARD_SAMPLE=7;WARD_LEAKS=1")
+# each mode alone, whatever the environment the suite runs in says
+set(WARD_DIAG_DEBUG_ONLY "WARD_DEBUG=1;WARD_GUARD_SAMPLE=0;WARD_LEAKS=0")
+set(WARD_DIAG_GUARD_ONLY "WARD_DEBUG=0;WARD_GUARD_SAMPLE=1;WARD_LEAKS=0")
+set(WARD_DIAG_NONE "WARD_DEBUG=0;WARD_GUARD_SAMPLE=0;WARD_LEAKS=0")
 
 # Stacks name the test programs' functions: -rdynamic exports them to
 # dladdr; frames are unwound from .eh_frame, so no frame pointers are needed.
@@ -20,16 +24,16 @@ set(WARD_DIAG_GUARD_CASES read_after_free_guarded overflow_guarded underflow_gua
     underflow_guarded_in_page overflow_guarded_slack double_free_guarded)
 foreach(case IN LISTS WARD_DIAG_DEBUG_CASES)
   add_test(NAME diag_misuse_${case} COMMAND diag_misuse ${case})
-  set_tests_properties(diag_misuse_${case} PROPERTIES ENVIRONMENT "WARD_DEBUG=1")
+  set_tests_properties(diag_misuse_${case} PROPERTIES ENVIRONMENT "${WARD_DIAG_DEBUG_ONLY}")
 endforeach()
 foreach(case IN LISTS WARD_DIAG_GUARD_CASES)
   add_test(NAME diag_misuse_${case} COMMAND diag_misuse ${case})
-  set_tests_properties(diag_misuse_${case} PROPERTIES ENVIRONMENT "WARD_GUARD_SAMPLE=1")
+  set_tests_properties(diag_misuse_${case} PROPERTIES ENVIRONMENT "${WARD_DIAG_GUARD_ONLY}")
 endforeach()
 add_test(NAME diag_misuse_clean_debug COMMAND diag_misuse clean)
-set_tests_properties(diag_misuse_clean_debug PROPERTIES ENVIRONMENT "WARD_DEBUG=1")
+set_tests_properties(diag_misuse_clean_debug PROPERTIES ENVIRONMENT "${WARD_DIAG_DEBUG_ONLY}")
 add_test(NAME diag_misuse_clean_guard_all COMMAND diag_misuse clean)
-set_tests_properties(diag_misuse_clean_guard_all PROPERTIES ENVIRONMENT "WARD_GUARD_SAMPLE=1")
+set_tests_properties(diag_misuse_clean_guard_all PROPERTIES ENVIRONMENT "${WARD_DIAG_GUARD_ONLY}")
 add_test(NAME diag_misuse_clean_all COMMAND diag_misuse clean)
 set_tests_properties(diag_misuse_clean_all PROPERTIES ENVIRONMENT "${WARD_DIAG_ALL}")
 foreach(case IN LISTS WARD_DIAG_DEBUG_CASES WARD_DIAG_GUARD_CASES ITEMS clean_debug clean_guard_all clean_all)
@@ -39,12 +43,12 @@ endforeach()
 
 # ward_check, in each mode
 ward_add_test(NAME diag_check SOURCES ${WARD_DIAG_DIR}/check.c LABELS diagnose)
-set_tests_properties(diag_check PROPERTIES LABELS diagnose) # no diagnostic: the core's walk
+set_tests_properties(diag_check PROPERTIES LABELS diagnose ENVIRONMENT "${WARD_DIAG_NONE}") # no diagnostic: the core's walk
 add_test(NAME diag_check_debug COMMAND diag_check)
 add_test(NAME diag_check_guard COMMAND diag_check)
 add_test(NAME diag_check_all COMMAND diag_check)
-set_tests_properties(diag_check_debug PROPERTIES ENVIRONMENT "WARD_DEBUG=1" LABELS diagnose)
-set_tests_properties(diag_check_guard PROPERTIES ENVIRONMENT "WARD_GUARD_SAMPLE=1" LABELS diagnose)
+set_tests_properties(diag_check_debug PROPERTIES ENVIRONMENT "${WARD_DIAG_DEBUG_ONLY}" LABELS diagnose)
+set_tests_properties(diag_check_guard PROPERTIES ENVIRONMENT "${WARD_DIAG_GUARD_ONLY}" LABELS diagnose)
 set_tests_properties(diag_check_all PROPERTIES ENVIRONMENT "${WARD_DIAG_ALL}" LABELS diagnose)
 
 # the leak report names the leaking function and the bytes
@@ -52,7 +56,7 @@ add_executable(diag_leaky ${WARD_DIAG_DIR}/leaky.c)
 target_link_libraries(diag_leaky PRIVATE ward)
 set_target_properties(diag_leaky PROPERTIES ENABLE_EXPORTS ON)
 add_test(NAME diag_leaks COMMAND sh ${WARD_DIAG_DIR}/leaks.sh $<TARGET_FILE:diag_leaky>)
-set_tests_properties(diag_leaks PROPERTIES LABELS diagnose TIMEOUT 60)
+set_tests_properties(diag_leaks PROPERTIES LABELS diagnose TIMEOUT 60 ENVIRONMENT "${WARD_DIAG_NONE}")
 
 # No false positives: the core's own tests with every diagnostic on.
 # (not the tests that check size classes and per-class counters: a block
