@@ -877,6 +877,8 @@ ward_heap_t *_ward_heap_current(void)
     return h;
 }
 
+void _ward_core_start(void) { pthread_once(&core_once, core_init); }
+
 ward_heap_t *_ward_heap_new_shared(void)
 {
     pthread_once(&core_once, core_init);

@@ -216,6 +216,10 @@ WARD_HIDDEN int _ward_heap_check(void);
 /* Small pages serving class c in all heaps (for ward_check). */
 WARD_HIDDEN int64_t _ward_heap_class_pages(unsigned c);
 
+/* Sets the process up (options, the diagnostics' mode) if no call has yet;
+ * allocates nothing. */
+WARD_HIDDEN void _ward_core_start(void);
+
 WARD_HIDDEN ward_heap_t *_ward_heap_new_shared(void);
 WARD_HIDDEN void _ward_heap_destroy(ward_heap_t *heap);
 

@@ -175,6 +175,13 @@ WARD_HIDDEN bool _ward_stack_init(void);
 /* The calling thread's stack (frames of ward left out), as a depot id; 0
  * when the depot is full or unavailable.  Allocates nothing. */
 WARD_HIDDEN uint32_t _ward_stack_capture(void);
+/* The id _ward_stack_capture gives blocks that ward's own opening of the
+ * unwinder allocates: they are not the program's, and no leak report
+ * lists them. */
+#define WARD_STACK_OWN UINT32_MAX
+/* Opens the unwinder now (at start-up, before the program runs, so that
+ * what opening it allocates is not counted in the program's work). */
+WARD_HIDDEN void _ward_stack_prepare(void);
 /* Captures up to max frames into frames starting at the frame whose
  * address is pc (inside a fault handler), or after ward's frames when pc
  * is not found.  Returns the count. */

@@ -53,6 +53,16 @@ static void init(void)
 
 void _ward_diag_init(void) { pthread_once(&init_once, init); }
 
+/* Before the program runs the core chooses the mode; with the diagnostics
+ * on, the unwinder is opened now rather than at the program's first
+ * allocation, in the middle of its work. */
+__attribute__((constructor)) static void diagnose_start(void)
+{
+    _ward_core_start();
+    if (_ward_diagnostics)
+        _ward_stack_prepare();
+}
+
 uint32_t _ward_diag_thread(void)
 {
     if (tls_thread == 0)

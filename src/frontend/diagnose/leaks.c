@@ -23,6 +23,8 @@ typedef struct leak_totals_s {
 static void add_block(ward_diag_block_t *b, void *ctx)
 {
     leak_totals_t *t = ctx;
+    if (b->alloc_stack == WARD_STACK_OWN)
+        return; /* ward's own: the unwinder's opening */
     t->bytes += b->size;
     t->blocks++;
     _ward_stack_leak_add(b->alloc_stack, b->size, _ward_diag_user(b));
@@ -31,6 +33,8 @@ static void add_block(ward_diag_block_t *b, void *ctx)
 static void add_guarded(const void *p, size_t size, uint32_t stack, void *ctx)
 {
     leak_totals_t *t = ctx;
+    if (stack == WARD_STACK_OWN)
+        return;
     t->bytes += size;
     t->blocks++;
     _ward_stack_leak_add(stack, size, p);

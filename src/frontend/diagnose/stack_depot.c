@@ -3,10 +3,13 @@
  * in a fixed table (the depot) and named by a 32-bit id.
  *
  * Capture uses libgcc's _Unwind_Backtrace, which reads the .eh_frame tables
- * every module has, so it works for programs built without frame pointers;
- * unlike glibc's backtrace() it does not load a library (and allocate) on
- * its first use.  Frames inside libward itself are left out: the stack
- * starts at the caller of malloc, free or the fault.
+ * every module has, so it works for programs built without frame pointers.
+ * libgcc_s is not linked: a process that runs without the diagnostics (the
+ * usual case) never maps it.  The first capture opens it (dlopen, which
+ * allocates: captures made meanwhile, by that allocation or by other
+ * threads, come out empty, and a capture from the fault handler never
+ * opens it).  Frames inside libward itself are left out: the stack starts
+ * at the caller of malloc, free or the fault.
  *
  * The depot is an open-addressing hash table in memory mapped through the
  * OS layer (pages are touched only when used).  Insertion is lock-free: a
@@ -14,6 +17,7 @@
  * whose exchange won) -> the stack's hash (published with release), and
  * never changes again.  An id is the slot index + 1.
  */
+#include <dlfcn.h>
 #include <link.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -79,10 +83,43 @@ typedef struct unwind_state_s {
     bool in_ward;   /* still in libward's leading frames */
 } unwind_state_t;
 
+typedef _Unwind_Reason_Code (*unwind_backtrace_fn)(_Unwind_Trace_Fn trace, void *arg);
+typedef _Unwind_Ptr (*unwind_get_ip_fn)(struct _Unwind_Context *context);
+
+enum { UNWINDER_ABSENT, UNWINDER_LOADING, UNWINDER_READY, UNWINDER_MISSING };
+static _Atomic(int) unwinder_state;
+static __thread bool opening_unwinder __attribute__((tls_model("initial-exec")));
+static unwind_backtrace_fn unwind_backtrace; /* set before UNWINDER_READY is published */
+static unwind_get_ip_fn unwind_get_ip;
+
+/* True when the unwinder can be called; opens libgcc_s on the first call
+ * that may (one thread does, the others go on without a stack). */
+static bool unwinder_ready(bool may_load)
+{
+    int state = atomic_load_explicit(&unwinder_state, memory_order_acquire);
+    if (state == UNWINDER_READY)
+        return true;
+    int absent = UNWINDER_ABSENT;
+    if (!may_load || state != UNWINDER_ABSENT ||
+        !atomic_compare_exchange_strong_explicit(&unwinder_state, &absent, UNWINDER_LOADING, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return false;
+    opening_unwinder = true;
+    void *library = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+    opening_unwinder = false;
+    if (library) {
+        unwind_backtrace = (unwind_backtrace_fn)dlsym(library, "_Unwind_Backtrace");
+        unwind_get_ip = (unwind_get_ip_fn)dlsym(library, "_Unwind_GetIP");
+    }
+    bool ready = unwind_backtrace != NULL && unwind_get_ip != NULL;
+    atomic_store_explicit(&unwinder_state, ready ? UNWINDER_READY : UNWINDER_MISSING, memory_order_release);
+    return ready;
+}
+
 static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *context, void *arg)
 {
     unwind_state_t *s = arg;
-    uintptr_t ip = (uintptr_t)_Unwind_GetIP(context);
+    uintptr_t ip = (uintptr_t)unwind_get_ip(context);
     if (ip == 0)
         return _URC_END_OF_STACK;
     if (s->in_ward) {
@@ -96,10 +133,14 @@ static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *context, void *ar
     return s->depth == s->max ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
-static unsigned capture(uintptr_t *frames, unsigned max)
+/* may_load is false in the fault handler: dlopen is no call for a signal
+ * handler (the allocations before the fault have opened the library). */
+static unsigned capture(uintptr_t *frames, unsigned max, bool may_load)
 {
+    if (!unwinder_ready(may_load))
+        return 0;
     unwind_state_t s = {frames, 0, max, STATIC_SKIP, true};
-    _Unwind_Backtrace(unwind_step, &s);
+    unwind_backtrace(unwind_step, &s);
     return s.depth;
 }
 
@@ -114,12 +155,16 @@ static uint64_t hash_frames(const uintptr_t *frames, unsigned depth)
     return h < 2 ? h + 2 : h;
 }
 
+void _ward_stack_prepare(void) { (void)unwinder_ready(true); }
+
 uint32_t _ward_stack_capture(void)
 {
+    if (opening_unwinder)
+        return WARD_STACK_OWN;
     if (depot == NULL)
         return 0;
     uintptr_t frames[WARD_STACK_DEPTH];
-    unsigned depth = capture(frames, WARD_STACK_DEPTH);
+    unsigned depth = capture(frames, WARD_STACK_DEPTH, true);
     uint64_t key = hash_frames(frames, depth);
     for (size_t probe = 0; probe < DEPOT_PROBES; probe++) {
         size_t i = (key + probe) & (DEPOT_SLOTS - 1);
@@ -151,7 +196,7 @@ uint32_t _ward_stack_capture(void)
 unsigned _ward_stack_capture_at(uintptr_t pc, uintptr_t *frames, unsigned max)
 {
     uintptr_t all[WARD_STACK_DEPTH + 8];
-    unsigned depth = capture(all, WARD_STACK_DEPTH + 8);
+    unsigned depth = capture(all, WARD_STACK_DEPTH + 8, false);
     unsigned from = 0;
     for (unsigned i = 0; i < depth; i++) {
         /* the faulting frame's address is exact, not a return address */
@@ -185,6 +230,8 @@ static depot_entry_t unknown_stack;
 
 void _ward_stack_leak_add(uint32_t id, uint64_t bytes, const void *example)
 {
+    if (id == WARD_STACK_OWN)
+        return;
     depot_entry_t *e = id == 0 || depot == NULL ? &unknown_stack : &depot[id - 1];
     e->leak_bytes += bytes;
     e->leak_count++;
