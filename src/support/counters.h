@@ -51,8 +51,15 @@ WARD_INLINE void _ward_peak_raise(_Atomic int64_t *peak, int64_t value)
 WARD_INLINE void _ward_allocated_add(int64_t delta)
 {
     int64_t now = atomic_fetch_add_explicit(&_ward_counters.allocated, delta, memory_order_relaxed) + delta;
-    if (delta > 0)
+    if (delta > 0) {
         _ward_peak_raise(&_ward_counters.allocated_peak, now);
+        /* A block's memory is committed before the block is counted as
+         * allocated: when that commit set the peak, the unused share at the
+         * peak is measured again now that the block is counted. */
+        int64_t committed = atomic_load_explicit(&_ward_counters.committed, memory_order_relaxed);
+        if (committed == atomic_load_explicit(&_ward_counters.committed_peak, memory_order_relaxed))
+            atomic_store_explicit(&_ward_counters.unused_at_peak, committed - now, memory_order_relaxed);
+    }
 }
 
 WARD_INLINE void _ward_committed_add(int64_t delta)

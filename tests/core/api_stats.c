@@ -150,6 +150,25 @@ static void test_first_allocation_of_a_thread(void)
 
 /* Freed page runs come back to the OS on ward_collect(true), and with a decay
  * delay of 0 on ward_collect(false) as well. */
+/* A block whose commit sets the committed peak is counted as allocated at
+ * that peak: "committed unused at peak" is not the block itself. */
+static void test_unused_at_peak(void)
+{
+    ward_stats_t before;
+    CHECK(ward_stats_get(&before) == 0);
+    size_t size = (size_t)before.committed_peak + 64 * MiB;
+    void *p = ward_malloc(size);
+    CHECK(p != NULL);
+    memset(p, 1, 4096);
+    ward_stats_t at_peak;
+    CHECK(ward_stats_get(&at_peak) == 0);
+    CHECKF(at_peak.committed_peak >= size, "committed peak %llu below a block of %zu",
+           (unsigned long long)at_peak.committed_peak, size);
+    CHECKF(at_peak.unused_at_peak < 32 * MiB, "unused at peak %llu with a %zu-byte block just made",
+           (unsigned long long)at_peak.unused_at_peak, size);
+    ward_free(p);
+}
+
 static void test_collect(void)
 {
     enum { BLOCKS = 48 };
@@ -407,6 +426,7 @@ int main(int argc, char **argv)
     test_first_allocation_of_a_thread();
     test_options();
     test_collect();
+    test_unused_at_peak();
     test_reports();
     test_environment();
     puts("ok");
