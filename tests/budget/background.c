@@ -14,26 +14,8 @@ int main(void)
         test_skip("budgets are measured on the core's blocks; the diagnostics' bigger blocks and quarantine change what fits");
     CHECK(ward_option_get(WARD_OPTION_BACKGROUND) == 1);
     size_t rss_base = rss_bytes();
-    void **first = NULL, **last = NULL;
-    uint64_t rng = 777;
-    for (size_t total = 0; total < TOTAL;) {
-        size_t size = 16 + test_random(&rng) % 497;
-        void **block = ward_malloc(size);
-        CHECK(block != NULL);
-        memset(block, 0x6b, size);
-        block[0] = NULL;
-        if (last)
-            last[0] = block;
-        else
-            first = block;
-        last = block;
-        total += size;
-    }
-    for (void **block = first; block;) {
-        void **next = block[0];
-        ward_free(block);
-        block = next;
-    }
+    void **first = fill_small_blocks(TOTAL, 777, 0x6b);
+    free_block_list(first);
     /* Poll the kernel's figure only: no allocator call from here on. */
     size_t rss = rss_bytes();
     for (int i = 0; i < 100 && rss >= rss_base + TOTAL / 20; i++) {

@@ -16,22 +16,7 @@ int main(void)
     size_t rss_base = rss_bytes();
     size_t committed_base = stats_now().committed;
 
-    /* The blocks form a list through their first word. */
-    void **first = NULL, **last = NULL;
-    uint64_t rng = 12345;
-    for (size_t total = 0; total < TOTAL;) {
-        size_t size = 16 + test_random(&rng) % 497;
-        void **block = ward_malloc(size);
-        CHECK(block != NULL);
-        memset(block, 0x5a, size);
-        block[0] = NULL;
-        if (last)
-            last[0] = block;
-        else
-            first = block;
-        last = block;
-        total += size;
-    }
+    void **first = fill_small_blocks(TOTAL, 12345, 0x5a);
     size_t rss_full = rss_bytes();
     size_t committed_full = stats_now().committed;
     /* Resident growth and committed growth agree within 3 % of the total. */
@@ -39,11 +24,7 @@ int main(void)
     CHECKF(llabs(diff) <= (long long)(TOTAL / 33), "RSS grew %zu, committed %zu", rss_full - rss_base,
            committed_full - committed_base);
 
-    for (void **block = first; block;) {
-        void **next = block[0];
-        ward_free(block);
-        block = next;
-    }
+    free_block_list(first);
     ward_collect(true);
     size_t rss_after = rss_bytes();
     size_t committed_after = stats_now().committed;
