@@ -487,6 +487,21 @@ void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
         push_remote_chain(page, b, b);
 }
 
+/* Puts block b, freed by another thread, back on its page, which this heap
+ * owns; its bit must be set (a clear bit: freed twice).  (owner) */
+static void page_take_back(ward_heap_t *h, ward_page_t *page, ward_block_t *b)
+{
+    ward_bit_t bit = _ward_page_bit(page, b);
+    if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
+        _ward_fatal("free: double free", b, page->block_size);
+    *bit.word &= ~bit.mask;
+    b->link = _ward_link_encode(page->free);
+    page->free = b;
+    page->used--;
+    if (page->in_full || page->used == 0)
+        _ward_heap_page_freed(h, page);
+}
+
 /*
  * Takes back the blocks other threads sent to this heap's inbox.  A block
  * whose page this heap no longer owns (the message was sent to an earlier
@@ -497,36 +512,18 @@ static void drain_inbox(ward_heap_t *h, ward_block_t *b)
     while (b) {
         ward_block_t *next = inbox_next(b);
         ward_page_t *page = page_of_block(b);
-        if (_ward_page_owner(page, memory_order_acquire) != h) {
+        if (_ward_page_owner(page, memory_order_acquire) != h)
             push_remote_chain(page, b, b);
-        } else {
-            ward_bit_t bit = _ward_page_bit(page, b);
-            if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
-                _ward_fatal("free: double free", b, page->block_size);
-            *bit.word &= ~bit.mask;
-            b->link = _ward_link_encode(page->free);
-            page->free = b;
-            page->used--;
-            if (page->in_full || page->used == 0)
-                _ward_heap_page_freed(h, page);
-        }
+        else
+            page_take_back(h, page, b);
         b = next;
     }
 }
 
 void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
 {
-    ward_block_t *b = p;
-    ward_bit_t bit = _ward_page_bit(page, b);
-    if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
-        _ward_fatal("free: double free", b, page->block_size);
-    *bit.word &= ~bit.mask;
-    b->link = _ward_link_encode(page->free);
-    page->free = b;
-    page->used--;
     ward_owned_add(h->other_frees[page->class_index], 1);
-    if (page->in_full || page->used == 0)
-        _ward_heap_page_freed(h, page);
+    page_take_back(h, page, p);
 }
 
 static void collect_inbox(ward_heap_t *h)

@@ -5,18 +5,7 @@
 #ifndef WARD_TEST_BUDGET_HELPERS_H
 #define WARD_TEST_BUDGET_HELPERS_H
 
-#include "common/check.h"
-#include "ward.h"
-
-#define KiB ((size_t)1024)
-#define MiB (KiB * 1024)
-
-static inline ward_stats_t stats_now(void)
-{
-    ward_stats_t stats;
-    CHECK(ward_stats_get(&stats) == 0);
-    return stats;
-}
+#include "core/stats_helpers.h"
 
 /* Resident bytes of this process, from /proc/self/statm. */
 static inline size_t rss_bytes(void)

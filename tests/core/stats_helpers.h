@@ -1,5 +1,6 @@
 /*
- * stats_helpers.h - what the core tests that check statistics share.
+ * stats_helpers.h - what the tests that check statistics share (core and
+ * budget tests).
  */
 #ifndef WARD_TEST_STATS_HELPERS_H
 #define WARD_TEST_STATS_HELPERS_H
