@@ -144,13 +144,41 @@ static uint64_t parse_u64(const char *s)
     return v;
 }
 
+/* These files are parsed with plain loops rather than strstr and strcspn:
+ * the parse runs in every process at start-up, and those functions' part of
+ * libc's text would otherwise become resident in processes that never call
+ * them. */
+
+/* The first occurrence of needle in [text, end), or NULL. */
+static const char *find_in(const char *text, const char *end, const char *needle)
+{
+    for (const char *at = text; at < end; at++) {
+        size_t i = 0;
+        while (needle[i] != '\0' && at + i < end && at[i] == needle[i])
+            i++;
+        if (needle[i] == '\0')
+            return at;
+    }
+    return NULL;
+}
+
+/* The end of the line starting at line: its newline or terminating NUL. */
+static const char *line_end(const char *line)
+{
+    while (*line != '\0' && *line != '\n')
+        line++;
+    return line;
+}
+
+static const char *text_end(const char *text) { return text + strlen(text); }
+
 /* The integer part of "key=N.NN" on the line starting with prefix. */
 static uint64_t psi_field(const char *text, const char *prefix, const char *key)
 {
-    const char *line = strstr(text, prefix);
+    const char *line = find_in(text, text_end(text), prefix);
     if (line == NULL)
         return 0;
-    const char *at = strstr(line, key);
+    const char *at = find_in(line, text_end(line), key);
     return at ? parse_u64(at + strlen(key)) : 0;
 }
 
@@ -183,13 +211,13 @@ static size_t read_limit(const char *file)
  * prefix ("0::" for v2) or contains it (":memory:" for v1); NULL if none. */
 static const char *cgroup_path(const char *text, const char *prefix, size_t *len)
 {
-    for (const char *line = text; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != '\0')) {
-        size_t line_len = strcspn(line, "\n");
-        const char *at = strstr(line, prefix);
-        if (at == NULL || at >= line + line_len || (prefix[0] == '0' && at != line))
+    for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
+        end = line_end(line);
+        const char *at = find_in(line, end, prefix);
+        if (at == NULL || (prefix[0] == '0' && at != line))
             continue;
         const char *path = at + strlen(prefix);
-        *len = (size_t)(line + line_len - path);
+        *len = (size_t)(end - path);
         return path;
     }
     return NULL;

@@ -117,9 +117,19 @@ static uint64_t heap_frees(const ward_heap_t *h, unsigned c)
 static int64_t heap_allocated(const ward_heap_t *h)
 {
     int64_t bytes = 0;
-    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
+    for (uint64_t active = ward_owned_get(h->active_classes); active; active &= active - 1) {
+        unsigned c = (unsigned)__builtin_ctzll(active);
         bytes += (int64_t)(heap_mallocs(h, c) - heap_frees(h, c)) * _ward_class_size[c];
+    }
     return bytes;
+}
+
+/* Records that class c may have nonzero counters in h. (owner) */
+static inline void class_activate(ward_heap_t *h, unsigned c)
+{
+    uint64_t active = h->active_classes;
+    if (!(active & ((uint64_t)1 << c)))
+        ward_owned_store(h->active_classes, active | ((uint64_t)1 << c));
 }
 
 /* Brings the process-wide allocated counter (and its peak) up to date with
@@ -180,9 +190,11 @@ void _ward_heap_cache_overflow(ward_heap_t *h, unsigned c, void *p)
 
 static void cache_drain_all(ward_heap_t *h)
 {
-    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
+    for (uint64_t active = h->active_classes; active; active &= active - 1) {
+        unsigned c = (unsigned)__builtin_ctzll(active);
         if (h->cache[c].count)
             cache_drain(h, c, h->cache[c].count);
+    }
 }
 
 /* --------------------------------------------------------- page lifecycle */
@@ -209,6 +221,7 @@ static ward_page_t *page_new(ward_heap_t *h, unsigned c)
     _ward_page_set_owner(page, h, memory_order_release);
     _ward_page_extend(page);
     atomic_fetch_add_explicit(&class_pages[c], 1, memory_order_relaxed);
+    class_activate(h, c);
     queue_push_front(&h->avail[c], page);
     return page;
 }
@@ -233,6 +246,7 @@ static ward_page_t *page_adopt(ward_heap_t *h, unsigned c)
         /* seq_cst pairs with the remote freer's load of heap: a free pushed
          * before that load saw NULL is seen by the collect below. */
         _ward_page_set_owner(page, h, memory_order_seq_cst);
+        class_activate(h, c);
         _ward_page_collect(page);
         if (page->free || _ward_page_extend(page)) {
             page->in_full = 0;
@@ -469,6 +483,7 @@ void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
     if (h == NULL)
         h = _ward_heap_current();
     if (h != NULL && h->kind == WARD_HEAP_THREAD) {
+        class_activate(h, c);
         ward_owned_add(h->other_frees[c], 1);
     } else {
         /* No thread heap to count it in (every free under the diagnostics):
@@ -522,6 +537,7 @@ static void drain_inbox(ward_heap_t *h, ward_block_t *b)
 
 void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
 {
+    class_activate(h, page->class_index);
     ward_owned_add(h->other_frees[page->class_index], 1);
     page_take_back(h, page, p);
 }
@@ -674,7 +690,8 @@ static void heap_release(ward_heap_t *h)
 {
     pthread_mutex_lock(&registry_lock);
     flush_allocated(h);
-    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+    for (uint64_t active = h->active_classes; active; active &= active - 1) {
+        unsigned c = (unsigned)__builtin_ctzll(active);
         atomic_fetch_add_explicit(&_ward_counters.retired_class_mallocs[c], heap_mallocs(h, c), memory_order_relaxed);
         atomic_fetch_add_explicit(&_ward_counters.retired_class_frees[c], heap_frees(h, c), memory_order_relaxed);
     }
@@ -820,7 +837,7 @@ static void late_init(void)
     /* Both may allocate (glibc keeps atfork handlers in a growable array):
      * the calling thread's heap exists by now, so that nests safely. */
     pthread_key_create(&thread_key, thread_exit);
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    _ward_os_atfork(fork_prepare, fork_parent, fork_child);
     /* The background reclaimer's thread may start from here on (its
      * creation allocates, which nests safely now). */
     _ward_budget_safe_point();
@@ -1013,7 +1030,8 @@ void _ward_heaps_add_stats(ward_stats_t *out)
         out->classes[c].pages = pages > 0 ? (size_t)pages : 0;
     }
     for (ward_heap_t *h = registry; h; h = h->reg_next) {
-        for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        for (uint64_t active = ward_owned_get(h->active_classes); active; active &= active - 1) {
+            unsigned c = (unsigned)__builtin_ctzll(active);
             out->classes[c].mallocs += heap_mallocs(h, c);
             out->classes[c].frees += heap_frees(h, c);
         }

@@ -87,6 +87,12 @@ struct ward_heap_s {
     uint64_t page_pops[WARD_CLASS_COUNT];    /* blocks handed out from pages */
     uint64_t drained[WARD_CLASS_COUNT];      /* blocks moved from the cache back to pages */
     int64_t allocated_flushed;
+    /* Bit c: the heap has counted a block of class c (a page of class c
+     * joined it, or it counted another heap's block of class c freed by its
+     * thread).  Every per-class counter and cache of a clear bit is zero, so
+     * what sums them visits only the set bits and leaves the caches of unused
+     * classes untouched (non-resident). (owner-written, read relaxed) */
+    uint64_t active_classes;
     ward_free_cache_t cache[WARD_CLASS_COUNT];
     ward_page_queue_t avail[WARD_CLASS_COUNT];
     ward_page_queue_t full[WARD_CLASS_COUNT];

@@ -119,4 +119,8 @@ WARD_HIDDEN const char *_ward_os_getenv(const char *name);
 /* Calls fn(name_and_value, ctx) for every environment entry starting with prefix. */
 WARD_HIDDEN void _ward_os_env_each(const char *prefix, void (*fn)(const char *entry, void *ctx), void *ctx);
 
+/* pthread_atfork for the library's own handlers: returns 0 or an error
+ * number. */
+WARD_HIDDEN int _ward_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
 #endif

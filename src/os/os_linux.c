@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,10 @@ static size_t os_page_size = 4096;
 
 void _ward_os_init(void)
 {
-    long ps = sysconf(_SC_PAGESIZE);
+    /* The auxiliary vector, as sysconf(_SC_PAGESIZE) reads it too; asking it
+     * directly keeps sysconf's part of libc's text out of the resident set
+     * of a process that never calls it. */
+    unsigned long ps = getauxval(AT_PAGESZ);
     if (ps > 0 && WARD_IS_POW2((size_t)ps))
         os_page_size = (size_t)ps;
 }
@@ -271,3 +275,24 @@ void _ward_os_env_each(const char *prefix, void (*fn)(const char *entry, void *c
         if (strncmp(*e, prefix, len) == 0)
             fn(*e, ctx);
 }
+
+#if defined(__GLIBC__)
+/* glibc's pthread_atfork is a stub in libc_nonshared.a that passes the
+ * caller's __dso_handle to __register_atfork, so that the handlers go away
+ * with the object that registered them.  Linked statically, the stub lands
+ * after all of the library's own code, in a part of its text that nothing
+ * else touches at start-up; calling the exported function it wraps, as it
+ * does, keeps that part out of the resident set. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void), void *dso_handle);
+extern void *__dso_handle __attribute__((weak, visibility("hidden")));
+
+int _ward_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    return __register_atfork(prepare, parent, child, &__dso_handle != NULL ? __dso_handle : NULL);
+}
+#else
+int _ward_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    return pthread_atfork(prepare, parent, child);
+}
+#endif

@@ -129,7 +129,7 @@ static void segment_decommit(ward_segment_t *seg, uint64_t which)
 {
     uint64_t dirty = which & seg->dirty_mask;
     seg->dirty_mask &= ~dirty;
-    dirty_slices -= (size_t)__builtin_popcountll(dirty);
+    dirty_slices -= (size_t)_ward_popcount64(dirty);
     while (dirty) {
         unsigned first = (unsigned)__builtin_ctzll(dirty);
         uint64_t clean_above = ~(dirty >> first);
@@ -183,14 +183,14 @@ static void maybe_purge_locked(void)
 /* Bytes that taking the run would commit: its slices not resident. (lock) */
 static size_t run_fresh_bytes(const ward_segment_t *seg, unsigned first, unsigned count)
 {
-    return (size_t)__builtin_popcountll(run_mask(first, count) & ~seg->dirty_mask) * WARD_SLICE_SIZE;
+    return (size_t)_ward_popcount64(run_mask(first, count) & ~seg->dirty_mask) * WARD_SLICE_SIZE;
 }
 
 /* Takes the run; its fresh bytes were admitted by the caller. (lock) */
 static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count)
 {
     uint64_t run = run_mask(first, count);
-    dirty_slices -= (size_t)__builtin_popcountll(run & seg->dirty_mask);
+    dirty_slices -= (size_t)_ward_popcount64(run & seg->dirty_mask);
     seg->free_mask &= ~run;
     seg->dirty_mask &= ~run;
     seg->in_use_slices += count;

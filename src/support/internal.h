@@ -56,6 +56,18 @@
 #define ward_assert_walk(cond) ((void)0)
 #endif
 
+/* Bits set in x.  Not __builtin_popcountll: without -mpopcnt (x86-64's
+ * baseline has no popcnt) that calls libgcc's helper, which the linker puts
+ * after all of the library's own code, in a part of its text that no
+ * allocation otherwise touches and that would then become resident. */
+WARD_INLINE unsigned _ward_popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555u);
+    x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+    return (unsigned)((x * 0x0101010101010101u) >> 56);
+}
+
 WARD_HIDDEN __attribute__((noreturn, cold)) void _ward_fatal_internal(const char *what, const char *file, int line);
 
 #endif

@@ -98,7 +98,7 @@ static void register_fork_handlers(void)
     int expected = 0;
     if (!atomic_compare_exchange_strong(&fork_handlers_state, &expected, 1))
         return;
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    _ward_os_atfork(fork_prepare, fork_parent, fork_child);
     atomic_store_explicit(&fork_handlers_state, 2, memory_order_release);
 }
 

@@ -20,6 +20,7 @@
 #include <errno.h>
 
 #include "frontend/pool/pool.h"
+#include "os/os.h"
 
 #define SLOTS 8
 /* A batch fills one cache line of chunk state bytes; a slot holds two, so
@@ -95,7 +96,7 @@ static void fork_release(void)
 
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
-static void fork_handlers_install(void) { pthread_atfork(fork_prepare, fork_release, fork_release); }
+static void fork_handlers_install(void) { _ward_os_atfork(fork_prepare, fork_release, fork_release); }
 
 void _ward_pool_cache_register(ward_pool_t *pool)
 {
