@@ -209,11 +209,42 @@ static void page_retire(ward_heap_t *h, ward_page_t *page)
     _ward_span_free(page);
 }
 
+/* A spare page of another class than c with `slices` slices, taken out of
+ * its queue, or NULL.  Its memory has been touched already, so serving c
+ * from it instead of from fresh slices keeps the resident set where it is
+ * when a program moves from one size to another. */
+static ward_page_t *spare_take(ward_heap_t *h, unsigned c, unsigned slices)
+{
+    for (uint64_t classes = h->spare_classes & ~((uint64_t)1 << c); classes; classes &= classes - 1) {
+        unsigned k = (unsigned)__builtin_ctzll(classes);
+        bool any = false;
+        for (ward_page_t *page = h->avail[k].head; page; page = page->next) {
+            if (!page->spare)
+                continue;
+            any = true;
+            if (page->slice_count != slices)
+                continue;
+            /* Empty (a spare), so nothing waits on its thread_free: a block
+             * there would still count in used. */
+            unspare(h, page);
+            queue_remove(&h->avail[k], page);
+            direct_update(h, k);
+            atomic_fetch_sub_explicit(&class_pages[k], 1, memory_order_relaxed);
+            return page;
+        }
+        if (!any)
+            h->spare_classes &= ~((uint64_t)1 << k);
+    }
+    return NULL;
+}
+
 static ward_page_t *page_new(ward_heap_t *h, unsigned c)
 {
     /* The heap grows: bring the process counters (and the peak) up to date. */
     flush_allocated(h);
-    ward_page_t *page = _ward_span_alloc(_ward_class_slices[c], h);
+    ward_page_t *page = h->spare_bytes ? spare_take(h, c, _ward_class_slices[c]) : NULL;
+    if (page == NULL)
+        page = _ward_span_alloc(_ward_class_slices[c], h);
     if (page == NULL)
         return NULL;
     _ward_page_init_small(page, c);
@@ -398,6 +429,7 @@ void _ward_heap_page_freed(ward_heap_t *h, ward_page_t *page)
         if (h->spare_bytes + page_bytes(page) <= WARD_SPARE_BYTES) {
             page->spare = 1;
             h->spare_bytes += page_bytes(page);
+            h->spare_classes |= (uint64_t)1 << c;
         } else {
             page_retire(h, page);
         }

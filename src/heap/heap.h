@@ -101,6 +101,10 @@ struct ward_heap_s {
      * fills and empties pages in bursts does not take and return spans each
      * time; at most WARD_SPARE_BYTES. */
     size_t spare_bytes;
+    /* (owner) bit c: avail[c] may hold spares (set when one is made; cleared
+     * when a search finds none), so that a class that needs a page can take
+     * another class's spare of the same size instead of fresh memory. */
+    uint64_t spare_classes;
     pthread_mutex_t lock;                 /* shared heaps only */
     struct ward_heap_s *reg_next, *reg_prev; /* (registry lock) all live heaps */
     ward_heap_budget_t budget;            /* limits, OOM settings, direct reclaim state */

@@ -410,6 +410,49 @@ static void test_environment(void)
                field_names[i], r.err);
 }
 
+/* Pages a class emptied serve another class of the same page size: moving
+ * from 1 KiB blocks to 4 KiB blocks reuses the touched memory instead of
+ * committing more.  Runs in a thread of its own, so that its heap holds
+ * nothing else. */
+static void *switch_sizes(void *unused)
+{
+    (void)unused;
+    enum { SMALL = 512, LARGE = 96 }; /* 8 pages of 1 KiB blocks; 6 pages of 4 KiB ones */
+    static unsigned char *small[SMALL], *large[LARGE];
+    for (int i = 0; i < SMALL; i++) {
+        small[i] = ward_malloc(1024);
+        CHECK(small[i] != NULL);
+        memset(small[i], 0x5a, 1024);
+    }
+    for (int i = 0; i < SMALL; i++)
+        ward_free(small[i]);
+    ward_stats_t emptied = stats_now();
+    for (int i = 0; i < LARGE; i++) {
+        large[i] = ward_malloc(4096);
+        CHECK(large[i] != NULL);
+        memset(large[i], i, 4096);
+    }
+    ward_stats_t refilled = stats_now();
+    for (int i = 0; i < LARGE; i++) {
+        CHECK(large[i][0] == (unsigned char)i && large[i][4095] == (unsigned char)i);
+        ward_free(large[i]);
+    }
+    /* Without the reuse the 4 KiB blocks would commit 6 more 64 KiB pages;
+     * allow one page for the 1 KiB page the class's cache keeps in use. */
+    CHECKF(refilled.committed <= emptied.committed + 64 * KiB,
+           "committed %llu after emptying 8 pages of 1 KiB blocks, %llu after 96 blocks of 4 KiB",
+           (unsigned long long)emptied.committed, (unsigned long long)refilled.committed);
+    CHECK(ward_check() == 0);
+    return NULL;
+}
+
+static void test_empty_pages_serve_other_classes(void)
+{
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, switch_sizes, NULL) == 0);
+    CHECK(pthread_join(thread, NULL) == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (test_diagnostics_on() && argc < 2)
@@ -427,6 +470,7 @@ int main(int argc, char **argv)
     test_options();
     test_collect();
     test_unused_at_peak();
+    test_empty_pages_serve_other_classes();
     test_reports();
     test_environment();
     puts("ok");
