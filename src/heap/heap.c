@@ -212,17 +212,19 @@ static void page_retire(ward_heap_t *h, ward_page_t *page)
 /* A spare page of another class than c with `slices` slices, taken out of
  * its queue, or NULL.  Its memory has been touched already, so serving c
  * from it instead of from fresh slices keeps the resident set where it is
- * when a program moves from one size to another. */
+ * when a program moves from one size to another.  A class keeps its first
+ * spare: a class still in use would otherwise take fresh memory for it
+ * next time and touch all of it again, while c may need little of the
+ * page it took. */
 static ward_page_t *spare_take(ward_heap_t *h, unsigned c, unsigned slices)
 {
     for (uint64_t classes = h->spare_classes & ~((uint64_t)1 << c); classes; classes &= classes - 1) {
         unsigned k = (unsigned)__builtin_ctzll(classes);
+        unsigned spares = 0;
         bool any = false;
         for (ward_page_t *page = h->avail[k].head; page; page = page->next) {
-            if (!page->spare)
-                continue;
-            any = true;
-            if (page->slice_count != slices)
+            any |= page->spare;
+            if (!page->spare || page->slice_count != slices || ++spares < 2)
                 continue;
             /* Empty (a spare), so nothing waits on its thread_free: a block
              * there would still count in used. */
