@@ -316,13 +316,26 @@ void _ward_heap_housekeeping(ward_heap_t *h)
     flush_allocated(h);
 }
 
+/* The alignment every block of class c has: blocks sit at multiples of the
+ * class size from a slice boundary. */
+static uint32_t class_alignment(unsigned c)
+{
+    uint32_t size = _ward_class_size[c];
+    return size & (0u - size);
+}
+
 /* A limit refused class c a new page: a free block of a larger class (up
  * to twice the size) that the heap already has serves instead, so that a
  * program whose pages are all partly used keeps running within its
- * budget.  The block belongs to its own class when freed. (owner) */
+ * budget.  Only classes whose blocks are aligned at least as strictly as
+ * c's qualify: c may have been chosen for an aligned request (a 64-byte
+ * block for 64-byte alignment must not become an 80-byte one).  The block
+ * belongs to its own class when freed. (owner) */
 static void *alloc_small_larger(ward_heap_t *h, unsigned c)
 {
     for (unsigned k = c + 1; k < WARD_CLASS_COUNT && _ward_class_size[k] <= 2 * _ward_class_size[c]; k++) {
+        if (class_alignment(k) < class_alignment(c))
+            continue;
         ward_free_cache_t *fc = &h->cache[k];
         if (fc->count) {
             void *p = fc->items[fc->count - 1];

@@ -9,6 +9,7 @@
 #define MAX_BLOCKS 4096
 
 static void *blocks[MAX_BLOCKS];
+static void *filler[MAX_BLOCKS * 4];
 
 /* Allocates BLOCK-sized blocks until one is refused; returns the count. */
 static size_t fill(void)
@@ -113,6 +114,53 @@ static void test_heap_limit(void)
     ward_heap_destroy(heap);
 }
 
+/* At the limit, with the reserve spent, a request may be served by a free
+ * block of a larger class; an aligned request keeps its alignment then
+ * (64-byte blocks for 64-byte alignment are never replaced by the free
+ * 80-byte blocks waiting in their cache). */
+static void test_aligned_at_limit(void)
+{
+    enum { SPARE = 8, ALIGNED = 64 };
+    CHECK(ward_set_limit(8 * MiB) == 0);
+    void *spare[SPARE];
+    for (int i = 0; i < SPARE; i++)
+        CHECK((spare[i] = ward_malloc(80)) != NULL);
+    /* Fill the limit and the reserve it opens with 4000-byte blocks, then
+     * the last partial pages with 64-byte ones. */
+    size_t n = 0;
+    for (int refusals = 0; refusals < 3;) {
+        CHECK(n < MAX_BLOCKS * 4);
+        void *p = ward_malloc(4000);
+        if (p == NULL) {
+            CHECK(errno == ENOMEM);
+            refusals++;
+            continue;
+        }
+        filler[n++] = p;
+    }
+    while (n < MAX_BLOCKS * 4 && (filler[n] = ward_malloc(64)) != NULL)
+        n++;
+    CHECK(n < MAX_BLOCKS * 4);
+    for (int i = 0; i < SPARE; i++)
+        ward_free(spare[i]);
+    int served = 0;
+    void *aligned[ALIGNED];
+    for (int i = 0; i < ALIGNED; i++) {
+        aligned[i] = ward_aligned_alloc(64, 64);
+        if (aligned[i] == NULL)
+            break;
+        served++;
+        CHECKF(((uintptr_t)aligned[i] & 63) == 0, "ward_aligned_alloc(64, 64) at the limit gave %p", aligned[i]);
+    }
+    CHECK(served > 0);
+    for (int i = 0; i < served; i++)
+        ward_free(aligned[i]);
+    for (size_t i = 0; i < n; i++)
+        ward_free(filler[i]);
+    ward_collect(true);
+    CHECK(ward_set_limit(0) == 0);
+}
+
 int main(void)
 {
     if (test_diagnostics_on())
@@ -122,6 +170,7 @@ int main(void)
     test_enomem_and_reserve();
     test_huge_over_limit();
     test_heap_limit();
+    test_aligned_at_limit();
     printf("budget limit: ok\n");
     return 0;
 }
