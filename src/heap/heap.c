@@ -324,17 +324,25 @@ static uint32_t class_alignment(unsigned c)
     return size & (0u - size);
 }
 
+/* Whether a block of class k may serve a request of class c (k > c): its
+ * blocks are aligned at least as strictly (c may have been chosen for an
+ * aligned request: a 64-byte block for 64-byte alignment must not become an
+ * 80-byte one), and the smallest size a request of class c may have is
+ * still one free_sized accepts for a block of class k (half of it). */
+static bool stands_in(unsigned k, unsigned c)
+{
+    uint32_t least_request = c == 0 ? 0 : _ward_class_size[c - 1] + 1;
+    return class_alignment(k) >= class_alignment(c) && (_ward_class_size[k] + 1) / 2 <= least_request;
+}
+
 /* A limit refused class c a new page: a free block of a larger class (up
  * to twice the size) that the heap already has serves instead, so that a
  * program whose pages are all partly used keeps running within its
- * budget.  Only classes whose blocks are aligned at least as strictly as
- * c's qualify: c may have been chosen for an aligned request (a 64-byte
- * block for 64-byte alignment must not become an 80-byte one).  The block
- * belongs to its own class when freed. (owner) */
+ * budget.  The block belongs to its own class when freed. (owner) */
 static void *alloc_small_larger(ward_heap_t *h, unsigned c)
 {
     for (unsigned k = c + 1; k < WARD_CLASS_COUNT && _ward_class_size[k] <= 2 * _ward_class_size[c]; k++) {
-        if (class_alignment(k) < class_alignment(c))
+        if (!stands_in(k, c))
             continue;
         ward_free_cache_t *fc = &h->cache[k];
         if (fc->count) {

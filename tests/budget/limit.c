@@ -115,18 +115,29 @@ static void test_heap_limit(void)
 }
 
 /* At the limit, with the reserve spent, a request may be served by a free
- * block of a larger class; an aligned request keeps its alignment then
+ * block of a larger class.  An aligned request keeps its alignment then
  * (64-byte blocks for 64-byte alignment are never replaced by the free
- * 80-byte blocks waiting in their cache). */
-static void test_aligned_at_limit(void)
+ * 80-byte blocks waiting in their cache), and free_sized with the size
+ * asked for accepts whatever block served it (a 1-byte request is never
+ * served by a 32-byte block, which free_sized(p, 1) would reject).  Runs in
+ * a thread of its own, whose heap has pages of the spare blocks' classes
+ * only, so that the asked sizes find no page of their own. */
+static void *stand_ins_at_limit(void *unused)
 {
-    enum { SPARE = 8, ALIGNED = 64 };
-    CHECK(ward_set_limit(8 * MiB) == 0);
-    void *spare[SPARE];
+    (void)unused;
+    enum { SPARE = 48, ALIGNED = 64 };
+    static const size_t spare_sizes[] = {48, 64, 80, 96, 128, 192};
+    static const size_t asked_sizes[] = {1, 8, 17, 20, 24};
+    enum { KINDS = sizeof spare_sizes / sizeof spare_sizes[0], ASKED = sizeof asked_sizes / sizeof asked_sizes[0] };
+    void *spare[SPARE], *anchor[KINDS];
     for (int i = 0; i < SPARE; i++)
-        CHECK((spare[i] = ward_malloc(80)) != NULL);
+        CHECK((spare[i] = ward_malloc(spare_sizes[i % KINDS])) != NULL);
+    /* A live block on each spare page: reclaim cannot empty and release
+     * them, so the freed spares stay the only free blocks there are. */
+    for (int i = 0; i < KINDS; i++)
+        CHECK((anchor[i] = ward_malloc(spare_sizes[i])) != NULL);
     /* Fill the limit and the reserve it opens with 4000-byte blocks, then
-     * the last partial pages with 64-byte ones. */
+     * the last partial page of 64-byte ones. */
     size_t n = 0;
     for (int refusals = 0; refusals < 3;) {
         CHECK(n < MAX_BLOCKS * 4);
@@ -155,8 +166,24 @@ static void test_aligned_at_limit(void)
     CHECK(served > 0);
     for (int i = 0; i < served; i++)
         ward_free(aligned[i]);
+    for (int i = 0; i < ASKED; i++) {
+        void *p = ward_malloc(asked_sizes[i]);
+        if (p != NULL)
+            ward_free_sized(p, asked_sizes[i]);
+    }
     for (size_t i = 0; i < n; i++)
         ward_free(filler[i]);
+    for (int i = 0; i < KINDS; i++)
+        ward_free(anchor[i]);
+    return NULL;
+}
+
+static void test_stand_ins_at_limit(void)
+{
+    CHECK(ward_set_limit(8 * MiB) == 0);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, stand_ins_at_limit, NULL) == 0);
+    CHECK(pthread_join(thread, NULL) == 0);
     ward_collect(true);
     CHECK(ward_set_limit(0) == 0);
 }
@@ -170,7 +197,7 @@ int main(void)
     test_enomem_and_reserve();
     test_huge_over_limit();
     test_heap_limit();
-    test_aligned_at_limit();
+    test_stand_ins_at_limit();
     printf("budget limit: ok\n");
     return 0;
 }
