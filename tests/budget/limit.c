@@ -116,8 +116,8 @@ static void test_heap_limit(void)
 
 /* At the limit, with the reserve spent, a request may be served by a free
  * block of a larger class.  An aligned request keeps its alignment then
- * (64-byte blocks for 64-byte alignment are never replaced by the free
- * 80-byte blocks waiting in their cache), and free_sized with the size
+ * (96-byte blocks for 32-byte alignment are replaced by free 128-byte
+ * blocks, never by the free 112-byte ones), and free_sized with the size
  * asked for accepts whatever block served it (a 1-byte request is never
  * served by a 32-byte block, which free_sized(p, 1) would reject).  Runs in
  * a thread of its own, whose heap has pages of the spare blocks' classes
@@ -126,7 +126,7 @@ static void *stand_ins_at_limit(void *unused)
 {
     (void)unused;
     enum { SPARE = 48, ALIGNED = 64 };
-    static const size_t spare_sizes[] = {48, 64, 80, 96, 128, 192};
+    static const size_t spare_sizes[] = {48, 80, 112, 128, 144, 192};
     static const size_t asked_sizes[] = {1, 8, 17, 20, 24};
     enum { KINDS = sizeof spare_sizes / sizeof spare_sizes[0], ASKED = sizeof asked_sizes / sizeof asked_sizes[0] };
     void *spare[SPARE], *anchor[KINDS];
@@ -157,11 +157,11 @@ static void *stand_ins_at_limit(void *unused)
     int served = 0;
     void *aligned[ALIGNED];
     for (int i = 0; i < ALIGNED; i++) {
-        aligned[i] = ward_aligned_alloc(64, 64);
+        aligned[i] = ward_aligned_alloc(32, 96);
         if (aligned[i] == NULL)
             break;
         served++;
-        CHECKF(((uintptr_t)aligned[i] & 63) == 0, "ward_aligned_alloc(64, 64) at the limit gave %p", aligned[i]);
+        CHECKF(((uintptr_t)aligned[i] & 31) == 0, "ward_aligned_alloc(32, 96) at the limit gave %p", aligned[i]);
     }
     CHECK(served > 0);
     for (int i = 0; i < served; i++)
