@@ -239,18 +239,22 @@ WARD_API void ward_free(void *p)
         free_invalid_small(p, c);
     ward_heap_t *h = _ward_tls_heap;
     if (WARD_LIKELY(atomic_load_explicit(&seg->owner[slice], memory_order_relaxed) == h)) {
-        ward_bit_t bit = _ward_segment_bit(seg, p);
-        if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
+        uintptr_t i = _ward_segment_bit_index(p);
+        uint64_t *word = &seg->bits[i / 64], bits = *word;
+        if (WARD_UNLIKELY(!((bits >> (i % 64)) & 1)))
             free_invalid_small(p, c);
-        *bit.word &= ~bit.mask;
+        *word = bits & ~((uint64_t)1 << (i % 64));
         ward_free_cache_t *fc = &h->cache[c];
-        uint32_t cached = fc->count;
+        /* Keeps fc in a register: otherwise gcc rebuilds the slot's address
+         * from h and c with four more instructions. */
+        __asm__("" : "+r"(fc));
+        size_t cached = fc->count;
         if (WARD_UNLIKELY(cached >= fc->limit)) {
             _ward_heap_cache_overflow(h, c, p); /* counts the free too */
             return;
         }
         fc->items[cached] = p;
-        ward_owned_store(fc->count, cached + 1);
+        ward_owned_store(fc->count, (uint32_t)cached + 1);
         if (WARD_UNLIKELY((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0))
             _ward_heap_housekeeping(h);
         return;

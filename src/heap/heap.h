@@ -160,9 +160,9 @@ WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *
 /* Sets the allocation bit of p, a small block coming out of a free cache. */
 WARD_INLINE void _ward_mark_allocated(void *p)
 {
-    ward_segment_t *seg = _ward_segment_of(p);
-    ward_bit_t bit = _ward_segment_bit(seg, p);
-    *bit.word |= bit.mask;
+    uintptr_t i = _ward_segment_bit_index(p);
+    uint64_t *word = &_ward_segment_of(p)->bits[i / 64];
+    *word = *word | ((uint64_t)1 << (i % 64));
 }
 
 /* A block of class c: from the class's free cache, else from the page the
@@ -170,6 +170,8 @@ WARD_INLINE void _ward_mark_allocated(void *p)
 WARD_INLINE void *_ward_heap_alloc_class(ward_heap_t *h, unsigned c)
 {
     ward_free_cache_t *fc = &h->cache[c];
+    /* Keeps fc in a register (see ward_free). */
+    __asm__("" : "+r"(fc));
     uint32_t cached = fc->count;
     if (WARD_LIKELY(cached != 0)) {
         void *p = fc->items[cached - 1];

@@ -84,6 +84,15 @@ WARD_INLINE ward_bit_t _ward_segment_bit(ward_segment_t *seg, const void *p)
     return (ward_bit_t){&seg->bits[granule >> 6], (uint64_t)1 << (granule & 63)};
 }
 
+/* The same bit as an index into seg->bits (bit i of the bitmap is bit i % 64
+ * of word i / 64).  The fast paths test and change it through a register
+ * copy of its word, which compiles to bt/btr/bts on x86-64 instead of
+ * building a mask. */
+WARD_INLINE uintptr_t _ward_segment_bit_index(const void *p)
+{
+    return ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >> 4;
+}
+
 /* The descriptor of the span holding p, inside segment seg. */
 WARD_INLINE ward_page_t *_ward_segment_page_of(ward_segment_t *seg, const void *p)
 {
