@@ -160,9 +160,9 @@ WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *
 /* Sets the allocation bit of p, a small block coming out of a free cache. */
 WARD_INLINE void _ward_mark_allocated(void *p)
 {
-    uintptr_t i = _ward_segment_bit_index(p);
-    uint64_t *word = &_ward_segment_of(p)->bits[i / 64];
-    *word = *word | ((uint64_t)1 << (i % 64));
+    ward_segment_t *seg = _ward_segment_of(p);
+    ward_bit_t bit = _ward_segment_bit(seg, p);
+    *bit.word |= bit.mask;
 }
 
 /* A block of class c: from the class's free cache, else from the page the

@@ -85,9 +85,9 @@ WARD_INLINE ward_bit_t _ward_segment_bit(ward_segment_t *seg, const void *p)
 }
 
 /* The same bit as an index into seg->bits (bit i of the bitmap is bit i % 64
- * of word i / 64).  The fast paths test and change it through a register
- * copy of its word, which compiles to bt/btr/bts on x86-64 instead of
- * building a mask. */
+ * of word i / 64).  The free's fast path tests and clears it through a
+ * register copy of its word, which compiles to bt and btr on x86-64 instead
+ * of building a mask. */
 WARD_INLINE uintptr_t _ward_segment_bit_index(const void *p)
 {
     return ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >> 4;
