@@ -167,12 +167,15 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
     ward_owned_store(h->cache[c].count, h->cache[c].count - count);
 }
 
-/* About 16 KiB of blocks per class, at least 2 and at most the array:
- * enough to absorb churn, little enough that blocks parked in one class's
- * cache do not hold pages other classes could use. */
+/* About 64 KiB of blocks per class, at least 2 and at most the array:
+ * enough to absorb churn (with 16 KiB, classes above 4 KiB cached 2 to 4
+ * blocks and sent most of a program's traffic in those sizes through the
+ * pages), little enough that blocks parked in one class's cache do not hold
+ * pages other classes could use.  Classes up to 1 KiB get the whole
+ * array. */
 static uint32_t cache_limit(unsigned c)
 {
-    uint32_t limit = (uint32_t)(16 * WARD_KiB / _ward_class_size[c]);
+    uint32_t limit = (uint32_t)(64 * WARD_KiB / _ward_class_size[c]);
     return limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
 }
 
