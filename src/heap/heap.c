@@ -218,16 +218,19 @@ static void page_retire(ward_heap_t *h, ward_page_t *page)
  * when a program moves from one size to another.  A class keeps its first
  * spare: a class still in use would otherwise take fresh memory for it
  * next time and touch all of it again, while c may need little of the
- * page it took. */
+ * page it took.  Only the first SPARE_LOOK pages of each queue are looked
+ * at, so that a class with thousands of pages costs no more than one with
+ * a few (a spare further back is simply not found). */
+#define SPARE_LOOK 8
 static ward_page_t *spare_take(ward_heap_t *h, unsigned c, unsigned slices)
 {
     for (uint64_t classes = h->spare_classes & ~((uint64_t)1 << c); classes; classes &= classes - 1) {
         unsigned k = (unsigned)__builtin_ctzll(classes);
-        unsigned spares = 0;
-        bool any = false;
-        for (ward_page_t *page = h->avail[k].head; page; page = page->next) {
-            any |= page->spare;
-            if (!page->spare || page->slice_count != slices || ++spares < 2)
+        if (_ward_class_slices[k] != slices)
+            continue;
+        unsigned spares = 0, looked = 0;
+        for (ward_page_t *page = h->avail[k].head; page && looked < SPARE_LOOK; page = page->next, looked++) {
+            if (!page->spare || ++spares < 2)
                 continue;
             /* Empty (a spare), so nothing waits on its thread_free: a block
              * there would still count in used. */
@@ -237,7 +240,7 @@ static ward_page_t *spare_take(ward_heap_t *h, unsigned c, unsigned slices)
             atomic_fetch_sub_explicit(&class_pages[k], 1, memory_order_relaxed);
             return page;
         }
-        if (!any)
+        if (spares == 0)
             h->spare_classes &= ~((uint64_t)1 << k);
     }
     return NULL;
@@ -319,23 +322,15 @@ void _ward_heap_housekeeping(ward_heap_t *h)
     flush_allocated(h);
 }
 
-/* The alignment every block of class c has: blocks sit at multiples of the
- * class size from a slice boundary. */
-static uint32_t class_alignment(unsigned c)
-{
-    uint32_t size = _ward_class_size[c];
-    return size & (0u - size);
-}
-
-/* Whether a block of class k may serve a request of class c (k > c): its
- * blocks are aligned at least as strictly (c may have been chosen for an
- * aligned request: a 64-byte block for 64-byte alignment must not become an
- * 80-byte one), and the smallest size a request of class c may have is
- * still one free_sized accepts for a block of class k (half of it). */
+/* Whether a block of class k may serve a request of one of class c's own
+ * sizes (k > c, the request not aligned beyond the default): the smallest
+ * such request is still a size free_sized accepts for a block of class k
+ * (half of it or more).  Every class is a multiple of the default
+ * alignment. */
 static bool stands_in(unsigned k, unsigned c)
 {
     uint32_t least_request = c == 0 ? 0 : _ward_class_size[c - 1] + 1;
-    return class_alignment(k) >= class_alignment(c) && (_ward_class_size[k] + 1) / 2 <= least_request;
+    return (_ward_class_size[k] + 1) / 2 <= least_request;
 }
 
 /* A limit refused class c a new page: a free block of a larger class (up
@@ -368,7 +363,7 @@ static void *alloc_small_larger(ward_heap_t *h, unsigned c)
     return NULL;
 }
 
-static void *alloc_small_slow_once(ward_heap_t *h, unsigned c)
+static void *alloc_small_slow_once(ward_heap_t *h, unsigned c, bool stand_in)
 {
     /* Entered with the class's free cache empty; the inbox refills pages,
      * not caches. */
@@ -397,7 +392,7 @@ static void *alloc_small_slow_once(ward_heap_t *h, unsigned c)
     direct_update(h, c);
     if (page == NULL) {
         ward_heap_t *t = _ward_tls_heap;
-        if (t && t->budget.shortfall) {
+        if (stand_in && t && t->budget.shortfall) {
             void *p = alloc_small_larger(h, c);
             if (p) {
                 t->budget.shortfall = 0;
@@ -414,26 +409,26 @@ static void *alloc_small_slow_once(ward_heap_t *h, unsigned c)
 
 /* A block of class c after a reclaim pass: callbacks may have filled the
  * class's free cache. (owner) */
-static void *alloc_small_again(ward_heap_t *h, unsigned c)
+static void *alloc_small_again(ward_heap_t *h, unsigned c, bool stand_in)
 {
     ward_free_cache_t *fc = &h->cache[c];
     if (fc->count == 0)
-        return alloc_small_slow_once(h, c);
+        return alloc_small_slow_once(h, c, stand_in);
     void *p = fc->items[fc->count - 1];
     ward_owned_store(fc->count, fc->count - 1);
     _ward_mark_allocated(p);
     return p;
 }
 
-void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c)
+void *_ward_heap_alloc_small_slow(ward_heap_t *h, unsigned c, bool stand_in)
 {
-    void *p = alloc_small_slow_once(h, c);
+    void *p = alloc_small_slow_once(h, c, stand_in);
     /* A thread heap's slow path holds no lock: a limit that refused a page
      * may reclaim (and call the program back) here, then try again.  A
      * user heap's caller holds its lock and reclaims after releasing it. */
     if (atomic_load_explicit(&h->kind, memory_order_relaxed) == WARD_HEAP_THREAD) {
         for (unsigned attempt = 0; p == NULL && _ward_budget_retry(attempt); attempt++)
-            p = alloc_small_again(h, c);
+            p = alloc_small_again(h, c, stand_in);
         _ward_budget_safe_point();
     }
     return p;
@@ -676,7 +671,7 @@ void *_ward_heap_alloc(ward_heap_t *h, size_t n, size_t alignment)
             unsigned c = _ward_size_class(m);
             while (_ward_class_size[c] % alignment != 0)
                 c++;
-            return _ward_heap_alloc_class(h, c);
+            return _ward_heap_alloc_class_or(h, c, false);
         }
         if (n <= WARD_LARGE_MAX)
             return alloc_large(h, n);

@@ -147,8 +147,12 @@ WARD_HIDDEN ward_heap_t *_ward_heap_current(void);
  * whose lock it holds).  alignment is a power of two; 0 means default. */
 WARD_HIDDEN void *_ward_heap_alloc(ward_heap_t *heap, size_t n, size_t alignment);
 
-/* The small-block slow path: class c had no free block in direct[c]. */
-WARD_HIDDEN void *_ward_heap_alloc_small_slow(ward_heap_t *heap, unsigned c);
+/* The small-block slow path: class c had no free block in direct[c].  With
+ * `stand_in`, when a limit refuses class c a page, a free block of a larger
+ * class may serve instead: only for requests of class c's own sizes (not
+ * for aligned ones, which may be far smaller than the class), so that
+ * free_sized with the size asked for still accepts the block. */
+WARD_HIDDEN void *_ward_heap_alloc_small_slow(ward_heap_t *heap, unsigned c, bool stand_in);
 
 /* After the owner freed into a page that was full or became empty. */
 WARD_HIDDEN void _ward_heap_page_freed(ward_heap_t *heap, ward_page_t *page);
@@ -167,7 +171,7 @@ WARD_INLINE void _ward_mark_allocated(void *p)
 
 /* A block of class c: from the class's free cache, else from the page the
  * heap allocates from, else through the slow path. (owner) */
-WARD_INLINE void *_ward_heap_alloc_class(ward_heap_t *h, unsigned c)
+WARD_INLINE void *_ward_heap_alloc_class_or(ward_heap_t *h, unsigned c, bool stand_in)
 {
     ward_free_cache_t *fc = &h->cache[c];
     /* Keeps fc in a register (see ward_free). */
@@ -185,8 +189,11 @@ WARD_INLINE void *_ward_heap_alloc_class(ward_heap_t *h, unsigned c)
         ward_owned_add(h->page_pops[c], 1);
         return p;
     }
-    return _ward_heap_alloc_small_slow(h, c);
+    return _ward_heap_alloc_small_slow(h, c, stand_in);
 }
+
+/* A block of class c for a request of one of c's own sizes. (owner) */
+WARD_INLINE void *_ward_heap_alloc_class(ward_heap_t *h, unsigned c) { return _ward_heap_alloc_class_or(h, c, true); }
 
 /* A free by a thread that does not own the page; heap is the freeing
  * thread's heap (NULL if it has none). */

@@ -114,21 +114,28 @@ static void test_heap_limit(void)
     ward_heap_destroy(heap);
 }
 
-/* At the limit, with the reserve spent, a request may be served by a free
- * block of a larger class.  An aligned request keeps its alignment then
- * (96-byte blocks for 32-byte alignment are replaced by free 128-byte
- * blocks, never by the free 112-byte ones), and free_sized with the size
- * asked for accepts whatever block served it (a 1-byte request is never
- * served by a 32-byte block, which free_sized(p, 1) would reject).  Runs in
- * a thread of its own, whose heap has pages of the spare blocks' classes
- * only, so that the asked sizes find no page of their own. */
+/* At the limit, with the reserve spent, a request of a small class that has
+ * no free block may be served by a free block of a larger class (a
+ * "stand-in"), and free_sized with the size asked for accepts it: a 1-byte
+ * request is never served by a 32-byte block, which free_sized(p, 1) would
+ * reject.  Aligned requests never get a stand-in: they may be much smaller
+ * than their class (ward_aligned_alloc(32, 72) takes the 96-byte class) and
+ * need its alignment.  Runs in a thread of its own, whose heap has pages of
+ * the spare blocks' classes only, so that the asked sizes find no page of
+ * their own. */
 static void *stand_ins_at_limit(void *unused)
 {
     (void)unused;
-    enum { SPARE = 48, ALIGNED = 64 };
-    static const size_t spare_sizes[] = {48, 80, 112, 128, 144, 192};
-    static const size_t asked_sizes[] = {1, 8, 17, 20, 24};
-    enum { KINDS = sizeof spare_sizes / sizeof spare_sizes[0], ASKED = sizeof asked_sizes / sizeof asked_sizes[0] };
+    enum { SPARE = 56 };
+    static const size_t spare_sizes[] = {48, 80, 112, 128, 144, 160, 192};
+    static const size_t asked_sizes[] = {1, 8, 17, 20, 24, 90, 170};
+    static const struct { size_t alignment, size, class_size; } aligned_asks[] = {
+        {32, 72, 96}, {32, 96, 96}, {64, 64, 64}, {128, 100, 128}};
+    enum {
+        KINDS = sizeof spare_sizes / sizeof spare_sizes[0],
+        ASKED = sizeof asked_sizes / sizeof asked_sizes[0],
+        ALIGNED = sizeof aligned_asks / sizeof aligned_asks[0],
+    };
     void *spare[SPARE], *anchor[KINDS];
     for (int i = 0; i < SPARE; i++)
         CHECK((spare[i] = ward_malloc(spare_sizes[i % KINDS])) != NULL);
@@ -154,23 +161,26 @@ static void *stand_ins_at_limit(void *unused)
     CHECK(n < MAX_BLOCKS * 4);
     for (int i = 0; i < SPARE; i++)
         ward_free(spare[i]);
-    int served = 0;
-    void *aligned[ALIGNED];
     for (int i = 0; i < ALIGNED; i++) {
-        aligned[i] = ward_aligned_alloc(32, 96);
-        if (aligned[i] == NULL)
-            break;
-        served++;
-        CHECKF(((uintptr_t)aligned[i] & 31) == 0, "ward_aligned_alloc(32, 96) at the limit gave %p", aligned[i]);
+        size_t alignment = aligned_asks[i].alignment, size = aligned_asks[i].size;
+        void *p = ward_aligned_alloc(alignment, size);
+        if (p == NULL)
+            continue;
+        CHECKF(((uintptr_t)p & (alignment - 1)) == 0 && ward_usable_size(p) == aligned_asks[i].class_size,
+               "ward_aligned_alloc(%zu, %zu) at the limit gave %p of %zu bytes", alignment, size, p,
+               ward_usable_size(p));
+        ward_free_aligned_sized(p, alignment, size);
     }
-    CHECK(served > 0);
-    for (int i = 0; i < served; i++)
-        ward_free(aligned[i]);
+    int stood_in = 0;
     for (int i = 0; i < ASKED; i++) {
         void *p = ward_malloc(asked_sizes[i]);
-        if (p != NULL)
-            ward_free_sized(p, asked_sizes[i]);
+        if (p == NULL)
+            continue;
+        if (ward_usable_size(p) > (asked_sizes[i] + 15) / 16 * 16)
+            stood_in++;
+        ward_free_sized(p, asked_sizes[i]);
     }
+    CHECKF(stood_in > 0, "no request at the limit was served by a larger class's free block");
     for (size_t i = 0; i < n; i++)
         ward_free(filler[i]);
     for (int i = 0; i < KINDS; i++)
