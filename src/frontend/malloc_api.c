@@ -287,11 +287,9 @@ static size_t least_size_named(const block_info_t *info)
     size_t by_realloc = info->kind == BLOCK_HUGE ? usable : (usable + 1) / 2;
     size_t by_malloc;
     switch (info->kind) {
-    case BLOCK_SMALL: {
-        unsigned c = info->page->class_index;
-        by_malloc = c == 0 ? 0 : _ward_class_size[c - 1] + 1;
+    case BLOCK_SMALL:
+        by_malloc = _ward_class_least_request(info->page->class_index);
         break;
-    }
     case BLOCK_LARGE:
         by_malloc = usable - WARD_SLICE_SIZE + 1;
         break;

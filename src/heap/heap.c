@@ -324,13 +324,11 @@ void _ward_heap_housekeeping(ward_heap_t *h)
 
 /* Whether a block of class k may serve a request of one of class c's own
  * sizes (k > c, the request not aligned beyond the default): the smallest
- * such request is still a size free_sized accepts for a block of class k
- * (half of it or more).  Every class is a multiple of the default
- * alignment. */
+ * such request is still a size free_sized accepts for a block of class k.
+ * Every class is a multiple of the default alignment. */
 static bool stands_in(unsigned k, unsigned c)
 {
-    uint32_t least_request = c == 0 ? 0 : _ward_class_size[c - 1] + 1;
-    return (_ward_class_size[k] + 1) / 2 <= least_request;
+    return _ward_class_least_named(k) <= _ward_class_least_request(c);
 }
 
 /* A limit refused class c a new page: a free block of a larger class (up

@@ -72,6 +72,19 @@ WARD_INLINE unsigned _ward_size_class_by_rule(size_t n)
  * multiple of 16, so all n in (16(k-1), 16k] share the class of 16k. */
 WARD_HIDDEN extern uint8_t _ward_class_of[WARD_CLASS_TABLE_MAX / 16 + 1];
 
+/* The smallest request of class c's own sizes (what malloc of it maps to
+ * class c; 0 for class 0). */
+WARD_INLINE size_t _ward_class_least_request(unsigned c) { return c == 0 ? 0 : _ward_class_size[c - 1] + 1; }
+
+/* The smallest size free_sized accepts for a block of class c: a request of
+ * the class, or half the block (a realloc that shrinks a block to half of it
+ * or more keeps it). */
+WARD_INLINE size_t _ward_class_least_named(unsigned c)
+{
+    size_t half = ((size_t)_ward_class_size[c] + 1) / 2, request = _ward_class_least_request(c);
+    return request < half ? request : half;
+}
+
 WARD_INLINE unsigned _ward_size_class(size_t n)
 {
     if (WARD_LIKELY(n <= WARD_CLASS_TABLE_MAX))

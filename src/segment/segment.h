@@ -77,20 +77,20 @@ WARD_INLINE size_t _ward_slice_index(const ward_segment_t *seg, const void *p)
     return ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >> WARD_SLICE_SHIFT;
 }
 
-/* The allocation bit of the block at p. */
-WARD_INLINE ward_bit_t _ward_segment_bit(ward_segment_t *seg, const void *p)
-{
-    uintptr_t granule = ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >> 4;
-    return (ward_bit_t){&seg->bits[granule >> 6], (uint64_t)1 << (granule & 63)};
-}
-
-/* The same bit as an index into seg->bits (bit i of the bitmap is bit i % 64
- * of word i / 64).  The free's fast path tests and clears it through a
- * register copy of its word, which compiles to bt and btr on x86-64 instead
- * of building a mask. */
+/* The allocation bit of the block at p as an index into its segment's bits
+ * (bit i of the bitmap is bit i % 64 of word i / 64).  The free's fast path
+ * tests and clears it through a register copy of its word, which compiles
+ * to bt and btr on x86-64 instead of building a mask. */
 WARD_INLINE uintptr_t _ward_segment_bit_index(const void *p)
 {
     return ((uintptr_t)p & (WARD_SEGMENT_SIZE - 1)) >> 4;
+}
+
+/* The allocation bit of the block at p. */
+WARD_INLINE ward_bit_t _ward_segment_bit(ward_segment_t *seg, const void *p)
+{
+    uintptr_t granule = _ward_segment_bit_index(p);
+    return (ward_bit_t){&seg->bits[granule >> 6], (uint64_t)1 << (granule & 63)};
 }
 
 /* The descriptor of the span holding p, inside segment seg. */
