@@ -248,13 +248,12 @@ WARD_API void ward_free(void *p)
         /* Keeps fc in a register: otherwise gcc rebuilds the slot's address
          * from h and c with four more instructions. */
         __asm__("" : "+r"(fc));
-        size_t cached = fc->count;
-        if (WARD_UNLIKELY(cached >= fc->limit)) {
+        uint32_t cached = fc->count;
+        if (WARD_UNLIKELY(cached + 1 >= fc->limit)) {
             _ward_heap_cache_overflow(h, c, p); /* counts the free too */
             return;
         }
-        fc->items[cached] = p;
-        ward_owned_store(fc->count, (uint32_t)cached + 1);
+        _ward_cache_push(fc, cached, p);
         if (WARD_UNLIKELY((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0))
             _ward_heap_housekeeping(h);
         return;

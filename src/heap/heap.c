@@ -105,7 +105,7 @@ static void collect_inbox(ward_heap_t *h);
 static uint64_t heap_mallocs(const ward_heap_t *h, unsigned c)
 {
     return ward_owned_get(h->page_pops[c]) + ward_owned_get(h->local_frees[c]) - ward_owned_get(h->drained[c]) -
-           __atomic_load_n(&h->cache[c].count, __ATOMIC_RELAXED);
+           _ward_cache_blocks(&h->cache[c]);
 }
 
 static uint64_t heap_frees(const ward_heap_t *h, unsigned c)
@@ -147,24 +147,29 @@ static void flush_allocated(ward_heap_t *h)
 
 /* ------------------------------------------------------------ free cache */
 
-/* Returns the `count` oldest blocks of class c's cache to their pages. */
+/* Returns p, a block from class c's cache, to its page. */
+static void cache_return(ward_heap_t *h, void *p)
+{
+    ward_segment_t *seg = _ward_segment_of(p);
+    ward_page_t *page = _ward_segment_page_of(seg, p);
+    ward_block_t *b = p;
+    b->link = _ward_link_encode(page->free);
+    page->free = b;
+    page->used--;
+    if (page->in_full || page->used == 0)
+        _ward_heap_page_freed(h, page);
+}
+
+/* Returns the `count` oldest blocks of class c's stack (items[1 ..
+ * count]; top stays) to their pages. */
 static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
 {
-    void **items = h->cache[c].items;
-    for (uint32_t i = 0; i < count; i++) {
-        void *p = items[i];
-        ward_segment_t *seg = _ward_segment_of(p);
-        ward_page_t *page = _ward_segment_page_of(seg, p);
-        ward_block_t *b = p;
-        b->link = _ward_link_encode(page->free);
-        page->free = b;
-        page->used--;
-        if (page->in_full || page->used == 0)
-            _ward_heap_page_freed(h, page);
-    }
-    memmove(items, items + count, (h->cache[c].count - count) * sizeof(void *));
+    ward_free_cache_t *fc = &h->cache[c];
+    for (uint32_t i = 1; i <= count; i++)
+        cache_return(h, fc->items[i]);
+    memmove(fc->items + 1, fc->items + 1 + count, (fc->count - count) * sizeof(void *));
     ward_owned_add(h->drained[c], count);
-    ward_owned_store(h->cache[c].count, h->cache[c].count - count);
+    ward_owned_store(fc->count, fc->count - count);
 }
 
 /* About 64 KiB of blocks per class, at least 2 and at most the array:
@@ -185,8 +190,7 @@ void _ward_heap_cache_overflow(ward_heap_t *h, unsigned c, void *p)
         h->cache[c].limit = cache_limit(c); /* the class's first free into the cache */
     else
         cache_drain(h, c, h->cache[c].count - h->cache[c].count / 2);
-    h->cache[c].items[h->cache[c].count] = p;
-    ward_owned_store(h->cache[c].count, h->cache[c].count + 1);
+    _ward_cache_push(&h->cache[c], h->cache[c].count, p);
     if ((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0)
         _ward_heap_housekeeping(h);
 }
@@ -195,8 +199,14 @@ static void cache_drain_all(ward_heap_t *h)
 {
     for (uint64_t active = h->active_classes; active; active &= active - 1) {
         unsigned c = (unsigned)__builtin_ctzll(active);
-        if (h->cache[c].count)
-            cache_drain(h, c, h->cache[c].count);
+        ward_free_cache_t *fc = &h->cache[c];
+        if (fc->count)
+            cache_drain(h, c, fc->count);
+        if (fc->top) {
+            cache_return(h, fc->top);
+            ward_owned_add(h->drained[c], 1);
+            ward_owned_store(fc->top, NULL);
+        }
     }
 }
 
@@ -340,10 +350,8 @@ static void *alloc_small_larger(ward_heap_t *h, unsigned c)
     for (unsigned k = c + 1; k < WARD_CLASS_COUNT && _ward_class_size[k] <= 2 * _ward_class_size[c]; k++) {
         if (!stands_in(k, c))
             continue;
-        ward_free_cache_t *fc = &h->cache[k];
-        if (fc->count) {
-            void *p = fc->items[fc->count - 1];
-            ward_owned_store(fc->count, fc->count - 1);
+        void *p = _ward_cache_pop(&h->cache[k]);
+        if (p) {
             _ward_mark_allocated(p);
             return p;
         }
@@ -409,11 +417,9 @@ static void *alloc_small_slow_once(ward_heap_t *h, unsigned c, bool stand_in)
  * class's free cache. (owner) */
 static void *alloc_small_again(ward_heap_t *h, unsigned c, bool stand_in)
 {
-    ward_free_cache_t *fc = &h->cache[c];
-    if (fc->count == 0)
+    void *p = _ward_cache_pop(&h->cache[c]);
+    if (p == NULL)
         return alloc_small_slow_once(h, c, stand_in);
-    void *p = fc->items[fc->count - 1];
-    ward_owned_store(fc->count, fc->count - 1);
     _ward_mark_allocated(p);
     return p;
 }

@@ -39,21 +39,68 @@ typedef struct ward_page_queue_s {
  * last-in first-out before any page is looked at.  Freeing into a cache
  * touches neither the block nor its page descriptor; only the allocation
  * bit is cleared at once, so a double free is still caught on the spot.
+ *
+ * The newest block sits in `top`, apart from the stack below it: malloc
+ * finds its block with one load of `top`, where a plain stack needs the
+ * count first and then the slot it indexes.  Where a program frees a block
+ * and soon asks for one of the same class again (the commonest pattern),
+ * the next malloc's load is fed by the free's store of `top`, and only
+ * once (on a core without memory renaming each store-to-load hand-off
+ * costs several cycles: a malloc/free pair took about a fifth less time
+ * on such a core).
+ *
+ *          top ──> newest block            (NULL: the cache is empty)
+ *     items[count] newer ... items[1] oldest
+ *     items[0]     NULL, always: popping the last stacked block moves NULL
+ *                  into top with no test on count
  */
-#define WARD_FREE_CACHE_MAX 63
+#define WARD_FREE_CACHE_MAX 62 /* blocks a cache holds: top and items[1 .. 61] */
 
-/* Invariant: count <= limit <= WARD_FREE_CACHE_MAX; items[0 .. count) are
- * blocks of the class on pages the heap owns, bits clear, oldest first.
- * limit is 0 until the class's first free, which then takes the overflow
- * path and sets it: a new heap writes nothing here, so the caches of classes
- * a thread never frees into never become resident.
+/* Invariant: blocks = count + (top != NULL) <= limit <= WARD_FREE_CACHE_MAX;
+ * top == NULL implies count == 0; items[0] == NULL; top and items[1 ..
+ * count] are blocks of the class on pages the heap owns, bits clear,
+ * items[1] the oldest.  limit is 0 until the class's first free, which then
+ * takes the overflow path and sets it: a new heap writes nothing here, so
+ * the caches of classes a thread never frees into never become resident.
  * 512 bytes, so a class's cache is found with a shift. */
 typedef struct ward_free_cache_s {
     uint32_t count;
     uint32_t limit;
+    void *top;
     void *items[WARD_FREE_CACHE_MAX];
 } ward_free_cache_t;
 _Static_assert(sizeof(ward_free_cache_t) == 512, "a free cache is 512 bytes");
+
+/* The blocks the cache holds (relaxed reads: statistics call this for other
+ * threads' heaps). */
+WARD_INLINE uint32_t _ward_cache_blocks(const ward_free_cache_t *fc)
+{
+    return __atomic_load_n(&fc->count, __ATOMIC_RELAXED) + (__atomic_load_n(&fc->top, __ATOMIC_RELAXED) != NULL);
+}
+
+/* Takes the newest block, NULL when the cache is empty; the block's
+ * allocation bit is still clear. (owner) */
+WARD_INLINE void *_ward_cache_pop(ward_free_cache_t *fc)
+{
+    void *p = fc->top;
+    if (WARD_LIKELY(p != NULL)) {
+        uint32_t count = fc->count;
+        ward_owned_store(fc->top, fc->items[count]);
+        ward_owned_store(fc->count, count - (count != 0));
+    }
+    return p;
+}
+
+/* Caches p; `count` is fc->count, which the caller has checked: count + 1 <
+ * limit, so there is room whether or not top holds a block. (owner) */
+WARD_INLINE void _ward_cache_push(ward_free_cache_t *fc, uint32_t count, void *p)
+{
+    void *old = fc->top;
+    fc->items[count + 1] = old;
+    ward_owned_store(fc->count, count + (old != NULL));
+    ward_owned_store(fc->top, p);
+}
+
 #define WARD_HEARTBEAT 1024 /* a power of two */
 #define WARD_SPARE_BYTES ((size_t)1 << 20)
 #define WARD_INBOX_CLOSED ((ward_block_t *)1)
@@ -75,7 +122,7 @@ typedef enum ward_heap_kind_e {
  * Counters, per class (owner-written, read relaxed by statistics).  The
  * cache paths count only on the free side, so that an allocation from a
  * cache costs no counter:
- *   mallocs = page_pops + local_frees - drained - cache.count
+ *   mallocs = page_pops + local_frees - drained - (blocks in the cache)
  *          (a local free goes to the cache; what leaves the cache other
  *          than by draining was allocated);
  *   frees   = local_frees + other_frees.
@@ -176,16 +223,14 @@ WARD_INLINE void *_ward_heap_alloc_class_or(ward_heap_t *h, unsigned c, bool sta
     ward_free_cache_t *fc = &h->cache[c];
     /* Keeps fc in a register (see ward_free). */
     __asm__("" : "+r"(fc));
-    uint32_t cached = fc->count;
-    if (WARD_LIKELY(cached != 0)) {
-        void *p = fc->items[cached - 1];
-        ward_owned_store(fc->count, cached - 1);
+    void *p = _ward_cache_pop(fc);
+    if (WARD_LIKELY(p != NULL)) {
         _ward_mark_allocated(p);
         return p;
     }
     ward_page_t *page = h->direct[c];
     if (WARD_LIKELY(page->free != NULL)) {
-        void *p = _ward_page_pop(page);
+        p = _ward_page_pop(page);
         ward_owned_add(h->page_pops[c], 1);
         return p;
     }
