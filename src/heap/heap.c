@@ -511,14 +511,24 @@ static void forward_to_pages(ward_block_t *b)
     }
 }
 
+/* The inbox lane a block is sent on: high bits of a multiplicative hash of
+ * its address, so that neighbouring blocks (of one page, of one class)
+ * spread over the lanes. */
+static unsigned inbox_lane(const ward_block_t *b)
+{
+    _Static_assert((WARD_INBOX_LANES & (WARD_INBOX_LANES - 1)) == 0, "lanes are a power of two");
+    return (unsigned)(((uintptr_t)b * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - __builtin_ctz(WARD_INBOX_LANES)));
+}
+
 /*
- * Pushes a chain of blocks onto owner's inbox with one exchange.  If the
- * owner's thread has exited (inbox closed), each block goes to its page
- * instead, where the page's adopter will find it.
+ * Pushes a chain of blocks onto a lane of owner's inbox with one exchange.
+ * If the owner's thread has exited (lane closed), each block goes to its
+ * page instead, where the page's adopter will find it.
  */
 static void push_inbox(ward_heap_t *owner, ward_block_t *first, ward_block_t *last)
 {
-    ward_block_t *head = atomic_load_explicit(&owner->inbox, memory_order_relaxed);
+    _Atomic(ward_block_t *) *lane = &owner->inbox[inbox_lane(first)];
+    ward_block_t *head = atomic_load_explicit(lane, memory_order_relaxed);
     do {
         if (head == WARD_INBOX_CLOSED) {
             last->link = _ward_link_encode(NULL);
@@ -526,8 +536,7 @@ static void push_inbox(ward_heap_t *owner, ward_block_t *first, ward_block_t *la
             return;
         }
         last->link = _ward_link_encode(head);
-    } while (!atomic_compare_exchange_weak_explicit(&owner->inbox, &head, first, memory_order_release,
-                                                    memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(lane, &head, first, memory_order_release, memory_order_relaxed));
 }
 
 void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
@@ -574,22 +583,59 @@ static void page_take_back(ward_heap_t *h, ward_page_t *page, ward_block_t *b)
         _ward_heap_page_freed(h, page);
 }
 
-/*
- * Takes back the blocks other threads sent to this heap's inbox.  A block
+/* Takes back b, a block another thread sent to this heap's inbox.  A block
  * whose page this heap no longer owns (the message was sent to an earlier
- * user of this heap struct) is forwarded to its page.
- */
-static void drain_inbox(ward_heap_t *h, ward_block_t *b)
+ * user of this heap struct) is forwarded to its page. */
+static void inbox_take_back(ward_heap_t *h, ward_block_t *b)
 {
-    while (b) {
-        ward_block_t *next = inbox_next(b);
-        ward_page_t *page = page_of_block(b);
-        if (_ward_page_owner(page, memory_order_acquire) != h)
-            push_remote_chain(page, b, b);
-        else
-            page_take_back(h, page, b);
-        b = next;
+    ward_page_t *page = page_of_block(b);
+    if (_ward_page_owner(page, memory_order_acquire) != h)
+        push_remote_chain(page, b, b);
+    else
+        page_take_back(h, page, b);
+}
+
+/*
+ * Takes back the lanes of an inbox, side by side: the next links of all
+ * lanes are loaded before any block is taken back, so their cache misses
+ * overlap.  A block's link is read before the block is taken back (taking
+ * it back rewrites the link).
+ */
+static void drain_inbox(ward_heap_t *h, ward_block_t *lanes[WARD_INBOX_LANES])
+{
+    for (;;) {
+        ward_block_t *next[WARD_INBOX_LANES];
+        bool any = false;
+        for (unsigned k = 0; k < WARD_INBOX_LANES; k++) {
+            next[k] = lanes[k] ? inbox_next(lanes[k]) : NULL;
+            any |= lanes[k] != NULL;
+        }
+        if (!any)
+            return;
+        for (unsigned k = 0; k < WARD_INBOX_LANES; k++) {
+            if (lanes[k])
+                inbox_take_back(h, lanes[k]);
+            lanes[k] = next[k];
+        }
     }
+}
+
+/* Takes every lane of h's inbox, leaving `replacement` (NULL, or
+ * WARD_INBOX_CLOSED), and takes its blocks back.  A lane already holding
+ * `replacement` is only read: most collections find the inbox empty, and an
+ * exchange would take the line exclusively for nothing. */
+static void inbox_take_all(ward_heap_t *h, ward_block_t *replacement)
+{
+    ward_block_t *lanes[WARD_INBOX_LANES];
+    for (unsigned k = 0; k < WARD_INBOX_LANES; k++) {
+        lanes[k] = NULL;
+        if (atomic_load_explicit(&h->inbox[k], memory_order_relaxed) != replacement) {
+            lanes[k] = atomic_exchange_explicit(&h->inbox[k], replacement, memory_order_acq_rel);
+            if (lanes[k] == WARD_INBOX_CLOSED)
+                lanes[k] = NULL;
+        }
+    }
+    drain_inbox(h, lanes);
 }
 
 void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
@@ -599,11 +645,7 @@ void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
     page_take_back(h, page, p);
 }
 
-static void collect_inbox(ward_heap_t *h)
-{
-    if (atomic_load_explicit(&h->inbox, memory_order_relaxed) != NULL)
-        drain_inbox(h, atomic_exchange_explicit(&h->inbox, NULL, memory_order_acquire));
-}
+static void collect_inbox(ward_heap_t *h) { inbox_take_all(h, NULL); }
 
 /* ------------------------------------------------------------ large blocks */
 
@@ -712,7 +754,8 @@ static ward_heap_t *heap_struct_get(void)
         h = (ward_heap_t *)heap_chunk;
         heap_chunk += size;
     }
-    atomic_store_explicit(&h->inbox, NULL, memory_order_relaxed);
+    for (unsigned k = 0; k < WARD_INBOX_LANES; k++)
+        atomic_store_explicit(&h->inbox[k], NULL, memory_order_relaxed);
     atomic_store_explicit(&h->remote_classes, 0, memory_order_relaxed);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->direct[c] = &_ward_page_empty;
@@ -790,7 +833,7 @@ static void page_abandon(ward_page_t *page)
 static void heap_abandon(ward_heap_t *h)
 {
     /* Close the inbox: later senders go to the pages directly. */
-    drain_inbox(h, atomic_exchange_explicit(&h->inbox, WARD_INBOX_CLOSED, memory_order_acq_rel));
+    inbox_take_all(h, WARD_INBOX_CLOSED);
     cache_drain_all(h);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         ward_page_queue_t *queues[2] = {&h->avail[c], &h->full[c]};

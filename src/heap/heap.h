@@ -8,8 +8,9 @@
  * goes through the pages' atomic thread_free lists.
  *
  * Remote frees: a thread freeing a block of another thread heap pushes it
- * onto the owner's inbox (one atomic list per heap); the owner takes the
- * whole inbox with one exchange on its slow path and at its heartbeat.  Blocks of user heaps and of abandoned pages go straight onto the
+ * onto the owner's inbox (a few atomic lists, its lanes, on one line per
+ * heap); the owner takes each lane with one exchange on its slow path and
+ * at its heartbeat.  Blocks of user heaps and of abandoned pages go straight onto the
  * page's thread_free, with the class's bit set in the owner's
  * remote_classes; the owner, when it runs out of blocks of that class,
  * sweeps its full pages of that class for them.
@@ -104,6 +105,13 @@ WARD_INLINE void _ward_cache_push(ward_free_cache_t *fc, uint32_t count, void *p
 #define WARD_HEARTBEAT 1024 /* a power of two */
 #define WARD_SPARE_BYTES ((size_t)1 << 20)
 #define WARD_INBOX_CLOSED ((ward_block_t *)1)
+/* Lists an inbox is split into (a power of two).  A freer picks one by the
+ * block's address; the owner walks them side by side.  Walking one list is
+ * a chain of dependent loads, each of a block another core wrote last (a
+ * cache miss): with four lanes four of those misses are in flight at once,
+ * where one list served them one after another (a producer/consumer pair
+ * spent half its time there). */
+#define WARD_INBOX_LANES 4
 
 typedef enum ward_heap_kind_e {
     WARD_HEAP_THREAD = 1,
@@ -159,8 +167,8 @@ struct ward_heap_s {
      * struct is cleared up to here, and these are set atomically (a stale
      * remote freer may still read them). */
     /* (any) blocks of this heap freed by other threads (thread heaps only);
-     * WARD_INBOX_CLOSED once the thread has exited. */
-    _Alignas(64) _Atomic(ward_block_t *) inbox;
+     * every lane WARD_INBOX_CLOSED once the thread has exited. */
+    _Alignas(64) _Atomic(ward_block_t *) inbox[WARD_INBOX_LANES];
     _Alignas(64) _Atomic(uint64_t) remote_classes; /* (any) bit c: remote frees may wait in full[c] */
     _Atomic(uint32_t) kind;               /* ward_heap_kind_t */
     _Atomic(uint32_t) generation;         /* (any) bumped each time the struct is released */
