@@ -105,13 +105,13 @@ WARD_INLINE void _ward_cache_push(ward_free_cache_t *fc, uint32_t count, void *p
 #define WARD_HEARTBEAT 1024 /* a power of two */
 #define WARD_SPARE_BYTES ((size_t)1 << 20)
 #define WARD_INBOX_CLOSED ((ward_block_t *)1)
-/* Lists an inbox is split into (a power of two).  A freer picks one by the
- * block's address; the owner walks them side by side.  Walking one list is
- * a chain of dependent loads, each of a block another core wrote last (a
- * cache miss): with four lanes four of those misses are in flight at once,
- * where one list served them one after another (a producer/consumer pair
- * spent half its time there). */
-#define WARD_INBOX_LANES 4
+/* Lists an inbox is split into (a power of two; eight pointers fill its
+ * line).  A freer picks one by the block's address; the owner walks them
+ * side by side.  Walking one list is a chain of dependent loads, each of a
+ * block another core wrote last (a cache miss): with eight lanes up to
+ * eight of those misses are in flight at once, where one list served them
+ * one after another (a producer/consumer pair spent half its time there). */
+#define WARD_INBOX_LANES 8
 
 typedef enum ward_heap_kind_e {
     WARD_HEAP_THREAD = 1,
@@ -173,6 +173,8 @@ struct ward_heap_s {
     _Atomic(uint32_t) kind;               /* ward_heap_kind_t */
     _Atomic(uint32_t) generation;         /* (any) bumped each time the struct is released */
 };
+
+_Static_assert(sizeof(((ward_heap_t *)0)->inbox) <= 64, "an inbox's lanes share one line");
 
 /* The page of no blocks: direct[c] points here when a class has no page. */
 WARD_HIDDEN extern ward_page_t _ward_page_empty;
