@@ -157,6 +157,20 @@ static WARD_NOINLINE __attribute__((noreturn)) void free_invalid_small(void *p, 
     _ward_fatal_op("free", block_start ? "double free" : "interior pointer", p, _ward_class_size[c]);
 }
 
+/* free_invalid_small for the free's fast path, where the call is the last
+ * thing done: declared as returning (and hidden from gcc's analysis, which
+ * would find out otherwise), so that gcc jumps to it instead of calling it
+ * and the fast path needs no stack frame: two instructions fewer on every
+ * free.  It never returns. */
+static __attribute__((noipa)) void free_rejected(void *p, unsigned c) { free_invalid_small(p, c); }
+
+/* The same for a pointer into another thread's page that is not at a block
+ * start. */
+static __attribute__((noipa)) void free_interior(void *p, unsigned c)
+{
+    _ward_fatal_op("free", "interior pointer", p, _ward_class_size[c]);
+}
+
 /* Huge and large blocks, and pointers ward does not own. */
 static void free_big(void *p)
 {
@@ -235,14 +249,18 @@ WARD_API void ward_free(void *p)
         free_not_small(p);
         return;
     }
-    if (WARD_UNLIKELY((uintptr_t)p & (WARD_MIN_ALIGN - 1)))
-        free_invalid_small(p, c);
+    if (WARD_UNLIKELY((uintptr_t)p & (WARD_MIN_ALIGN - 1))) {
+        free_rejected(p, c);
+        return;
+    }
     ward_heap_t *h = _ward_tls_heap;
     if (WARD_LIKELY(atomic_load_explicit(&seg->owner[slice], memory_order_relaxed) == h)) {
         uintptr_t i = _ward_segment_bit_index(p);
         uint64_t *word = &seg->bits[i / 64], bits = *word;
-        if (WARD_UNLIKELY(!((bits >> (i % 64)) & 1)))
-            free_invalid_small(p, c);
+        if (WARD_UNLIKELY(!((bits >> (i % 64)) & 1))) {
+            free_rejected(p, c);
+            return;
+        }
         *word = bits & ~((uint64_t)1 << (i % 64));
         ward_free_cache_t *fc = &h->cache[c];
         /* Keeps fc in a register: otherwise gcc rebuilds the slot's address
@@ -267,8 +285,10 @@ WARD_API void ward_free(void *p)
     /* Another thread owns the page and its bitmap: check the address
      * alone here; the owner checks the bit when it collects. */
     ward_page_t *page = &seg->pages[seg->slice_first[slice]];
-    if (WARD_UNLIKELY(_ward_page_block_index(page, p) == UINT32_MAX))
-        _ward_fatal_op("free", "interior pointer", p, _ward_class_size[c]);
+    if (WARD_UNLIKELY(_ward_page_block_index(page, p) == UINT32_MAX)) {
+        free_interior(p, c);
+        return;
+    }
     _ward_free_remote(h, page, p);
 }
 
