@@ -122,12 +122,26 @@ static WARD_NOINLINE void *malloc_slow(size_t n, size_t alignment)
     return heap_alloc_budgeted(h, n, alignment);
 }
 
-WARD_API void *ward_malloc(size_t n)
+/* Small blocks above the class table's sizes. */
+static WARD_NOINLINE void *malloc_medium(size_t n)
 {
     ward_heap_t *h = _ward_tls_heap;
     if (WARD_LIKELY(n <= WARD_SMALL_MAX && h != NULL))
-        return _ward_heap_alloc_class(h, _ward_size_class(n));
+        return _ward_heap_alloc_class(h, _ward_size_class_by_rule(n));
     return malloc_slow(n, 0);
+}
+
+/* Sizes the class table covers are told apart first, with one compare:
+ * they are most requests, and the table gives their class with one load. */
+WARD_API void *ward_malloc(size_t n)
+{
+    ward_heap_t *h = _ward_tls_heap;
+    if (WARD_LIKELY(n <= WARD_CLASS_TABLE_MAX)) {
+        if (WARD_LIKELY(h != NULL))
+            return _ward_heap_alloc_class(h, _ward_class_of[(n + 15) >> 4]);
+        return malloc_slow(n, 0);
+    }
+    return malloc_medium(n);
 }
 
 WARD_API void *ward_calloc(size_t count, size_t size)
