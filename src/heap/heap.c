@@ -647,6 +647,20 @@ void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
 
 static void collect_inbox(ward_heap_t *h) { inbox_take_all(h, NULL); }
 
+/* Hands every block waiting in h's inbox to its page and leaves every lane
+ * empty.  For a struct that no thread heap owns (a user heap being
+ * destroyed, a released struct about to be reused): a remote freer that
+ * read the struct's kind before its thread exited may push a block after
+ * the struct became a user heap, whose pages that block is not on. */
+static void inbox_forward_all(ward_heap_t *h)
+{
+    for (unsigned k = 0; k < WARD_INBOX_LANES; k++) {
+        ward_block_t *chain = atomic_exchange_explicit(&h->inbox[k], NULL, memory_order_acquire);
+        if (chain != NULL && chain != WARD_INBOX_CLOSED)
+            forward_to_pages(chain);
+    }
+}
+
 /* ------------------------------------------------------------ large blocks */
 
 static void *alloc_large(ward_heap_t *h, size_t n)
@@ -754,8 +768,7 @@ static ward_heap_t *heap_struct_get(void)
         h = (ward_heap_t *)heap_chunk;
         heap_chunk += size;
     }
-    for (unsigned k = 0; k < WARD_INBOX_LANES; k++)
-        atomic_store_explicit(&h->inbox[k], NULL, memory_order_relaxed);
+    inbox_forward_all(h);
     atomic_store_explicit(&h->remote_classes, 0, memory_order_relaxed);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->direct[c] = &_ward_page_empty;
@@ -1021,6 +1034,9 @@ static void gather_heap_span(ward_page_t *page, void *ctx)
 void _ward_heap_destroy(ward_heap_t *h)
 {
     pthread_mutex_lock(&h->lock);
+    /* First, so that a block the heap's own pages hold reaches them before
+     * they are collected and freed below. */
+    inbox_forward_all(h);
     spans_of_heap_t spans = {h, NULL};
     _ward_segments_each_span(gather_heap_span, &spans);
     for (ward_page_t *page = spans.list, *next; page; page = next) {
