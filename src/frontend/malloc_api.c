@@ -138,7 +138,7 @@ WARD_API void *ward_malloc(size_t n)
     ward_heap_t *h = _ward_tls_heap;
     if (WARD_LIKELY(n <= WARD_CLASS_TABLE_MAX)) {
         if (WARD_LIKELY(h != NULL))
-            return _ward_heap_alloc_class(h, _ward_class_of[(n + 15) >> 4]);
+            return _ward_heap_alloc_class(h, _ward_size_class_by_table(n));
         return malloc_slow(n, 0);
     }
     return malloc_medium(n);
@@ -163,26 +163,15 @@ WARD_API void *ward_calloc(size_t count, size_t size)
 
 /* A pointer into a small page of class c that is not a live block: an
  * interior pointer (or one into the page's unused tail), or a block freed
- * before. */
-static WARD_NOINLINE __attribute__((noreturn)) void free_invalid_small(void *p, unsigned c)
+ * before.  Stops the program; it is declared as returning (and hidden from
+ * gcc's analysis, which would find out otherwise) so that the free's fast
+ * path, which calls it last, jumps to it and needs no stack frame: two
+ * instructions fewer on every free.  Callers return right after it. */
+static __attribute__((noipa)) void free_invalid_small(void *p, unsigned c)
 {
     ward_segment_t *seg = _ward_segment_of(p);
     bool block_start = _ward_page_block_index(_ward_segment_page_of(seg, p), p) != UINT32_MAX;
     _ward_fatal_op("free", block_start ? "double free" : "interior pointer", p, _ward_class_size[c]);
-}
-
-/* free_invalid_small for the free's fast path, where the call is the last
- * thing done: declared as returning (and hidden from gcc's analysis, which
- * would find out otherwise), so that gcc jumps to it instead of calling it
- * and the fast path needs no stack frame: two instructions fewer on every
- * free.  It never returns. */
-static __attribute__((noipa)) void free_rejected(void *p, unsigned c) { free_invalid_small(p, c); }
-
-/* The same for a pointer into another thread's page that is not at a block
- * start. */
-static __attribute__((noipa)) void free_interior(void *p, unsigned c)
-{
-    _ward_fatal_op("free", "interior pointer", p, _ward_class_size[c]);
 }
 
 /* Huge and large blocks, and pointers ward does not own. */
@@ -228,8 +217,10 @@ void _ward_free_core(void *p)
         return;
     }
     ward_page_t *page = &seg->pages[seg->slice_first[slice]];
-    if (((uintptr_t)p & (WARD_MIN_ALIGN - 1)) || _ward_page_block_index(page, p) == UINT32_MAX)
+    if (((uintptr_t)p & (WARD_MIN_ALIGN - 1)) || _ward_page_block_index(page, p) == UINT32_MAX) {
         free_invalid_small(p, c);
+        return;
+    }
     _ward_free_remote(NULL, page, p);
 }
 
@@ -264,7 +255,7 @@ WARD_API void ward_free(void *p)
         return;
     }
     if (WARD_UNLIKELY((uintptr_t)p & (WARD_MIN_ALIGN - 1))) {
-        free_rejected(p, c);
+        free_invalid_small(p, c);
         return;
     }
     ward_heap_t *h = _ward_tls_heap;
@@ -272,7 +263,7 @@ WARD_API void ward_free(void *p)
         uintptr_t i = _ward_segment_bit_index(p);
         uint64_t *word = &seg->bits[i / 64], bits = *word;
         if (WARD_UNLIKELY(!((bits >> (i % 64)) & 1))) {
-            free_rejected(p, c);
+            free_invalid_small(p, c);
             return;
         }
         *word = bits & ~((uint64_t)1 << (i % 64));
@@ -300,7 +291,7 @@ WARD_API void ward_free(void *p)
      * alone here; the owner checks the bit when it collects. */
     ward_page_t *page = &seg->pages[seg->slice_first[slice]];
     if (WARD_UNLIKELY(_ward_page_block_index(page, p) == UINT32_MAX)) {
-        free_interior(p, c);
+        free_invalid_small(p, c); /* names the interior pointer */
         return;
     }
     _ward_free_remote(h, page, p);

@@ -620,13 +620,12 @@ static void drain_inbox(ward_heap_t *h, ward_block_t *lanes[WARD_INBOX_LANES])
     }
 }
 
-/* Takes every lane of h's inbox, leaving `replacement` (NULL, or
- * WARD_INBOX_CLOSED), and takes its blocks back.  A lane already holding
- * `replacement` is only read: most collections find the inbox empty, and an
- * exchange would take the line exclusively for nothing. */
-static void inbox_take_all(ward_heap_t *h, ward_block_t *replacement)
+/* Takes every lane of h's inbox into lanes[], leaving `replacement` (NULL,
+ * or WARD_INBOX_CLOSED) in each.  A lane already holding `replacement` is
+ * only read: most collections find the inbox empty, and an exchange would
+ * take the line exclusively for nothing. */
+static void inbox_take_lanes(ward_heap_t *h, ward_block_t *replacement, ward_block_t *lanes[WARD_INBOX_LANES])
 {
-    ward_block_t *lanes[WARD_INBOX_LANES];
     for (unsigned k = 0; k < WARD_INBOX_LANES; k++) {
         lanes[k] = NULL;
         if (atomic_load_explicit(&h->inbox[k], memory_order_relaxed) != replacement) {
@@ -635,6 +634,14 @@ static void inbox_take_all(ward_heap_t *h, ward_block_t *replacement)
                 lanes[k] = NULL;
         }
     }
+}
+
+/* Takes every lane of h's inbox, leaving `replacement`, and takes its blocks
+ * back. */
+static void inbox_take_all(ward_heap_t *h, ward_block_t *replacement)
+{
+    ward_block_t *lanes[WARD_INBOX_LANES];
+    inbox_take_lanes(h, replacement, lanes);
     drain_inbox(h, lanes);
 }
 
@@ -654,11 +661,10 @@ static void collect_inbox(ward_heap_t *h) { inbox_take_all(h, NULL); }
  * the struct became a user heap, whose pages that block is not on. */
 static void inbox_forward_all(ward_heap_t *h)
 {
-    for (unsigned k = 0; k < WARD_INBOX_LANES; k++) {
-        ward_block_t *chain = atomic_exchange_explicit(&h->inbox[k], NULL, memory_order_acquire);
-        if (chain != NULL && chain != WARD_INBOX_CLOSED)
-            forward_to_pages(chain);
-    }
+    ward_block_t *lanes[WARD_INBOX_LANES];
+    inbox_take_lanes(h, NULL, lanes);
+    for (unsigned k = 0; k < WARD_INBOX_LANES; k++)
+        forward_to_pages(lanes[k]);
 }
 
 /* ------------------------------------------------------------ large blocks */

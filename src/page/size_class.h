@@ -85,10 +85,13 @@ WARD_INLINE size_t _ward_class_least_named(unsigned c)
     return request < half ? request : half;
 }
 
+/* The class of a request of n <= WARD_CLASS_TABLE_MAX bytes: one load. */
+WARD_INLINE unsigned _ward_size_class_by_table(size_t n) { return _ward_class_of[(n + 15) >> 4]; }
+
 WARD_INLINE unsigned _ward_size_class(size_t n)
 {
     if (WARD_LIKELY(n <= WARD_CLASS_TABLE_MAX))
-        return _ward_class_of[(n + 15) >> 4];
+        return _ward_size_class_by_table(n);
     return _ward_size_class_by_rule(n);
 }
 
