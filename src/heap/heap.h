@@ -142,6 +142,7 @@ struct ward_heap_s {
     uint64_t page_pops[WARD_CLASS_COUNT];    /* blocks handed out from pages */
     uint64_t drained[WARD_CLASS_COUNT];      /* blocks moved from the cache back to pages */
     int64_t allocated_flushed;
+    size_t grown_unflushed; /* (owner) bytes of pages taken from the segments since the last flush */
     /* Bit c: the heap has counted a block of class c (a page of class c
      * joined it, or it counted another heap's block of class c freed by its
      * thread).  Every per-class counter and cache of a clear bit is zero, so
