@@ -175,15 +175,18 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
     ward_owned_store(fc->count, fc->count - count);
 }
 
-/* About 64 KiB of blocks per class, at least 2 and at most the array:
- * enough to absorb churn (with 16 KiB, classes above 4 KiB cached 2 to 4
- * blocks and sent most of a program's traffic in those sizes through the
- * pages), little enough that blocks parked in one class's cache do not hold
- * pages other classes could use.  Classes up to 1 KiB get the whole
- * array. */
+/* About 256 KiB of blocks per class, at least 2 and at most the array:
+ * enough to absorb churn, little enough that blocks parked in one class's
+ * cache do not hold pages other classes could use.  With 16 KiB, classes
+ * above 4 KiB cached 2 to 4 blocks and sent most of a program's traffic in
+ * those sizes through the pages; with 64 KiB, a 32 KiB block's free still
+ * went through its page every other time (256 KiB: churn of 8 B .. 64 KiB
+ * 5 % faster, batches of 4 KiB blocks on two threads 12 % faster with 18 %
+ * less RSS, the peak RSS of the others within 0.3 %).  Classes up to 4 KiB
+ * get the whole array. */
 static uint32_t cache_limit(unsigned c)
 {
-    uint32_t limit = (uint32_t)(64 * WARD_KiB / _ward_class_size[c]);
+    uint32_t limit = (uint32_t)(256 * WARD_KiB / _ward_class_size[c]);
     return limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
 }
 
