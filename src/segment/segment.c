@@ -209,7 +209,11 @@ static ward_page_t *take_run(ward_segment_t *seg, unsigned first, unsigned count
  * (lock) */
 static ward_segment_t *find_span(unsigned slices, unsigned *first_out)
 {
-    for (ward_segment_t *seg = all_segments; seg; seg = seg->next) {
+    /* Every header read is a cache miss of its own: a heap that only grows
+     * (no free slice is resident) skips the walk that could not succeed,
+     * which for 1 GiB of small blocks was a walk of up to 256 segments per
+     * new page. */
+    for (ward_segment_t *seg = dirty_slices >= slices ? all_segments : NULL; seg; seg = seg->next) {
         int first = find_run(seg->free_mask & seg->dirty_mask, slices);
         if (first >= 0) {
             *first_out = (unsigned)first;
