@@ -566,6 +566,12 @@ WARD_API void ward_pool_destroy(ward_pool_t *pool);
  * them, their report and their cost.
  * ---------------------------------------------------------------------- */
 
+/* The largest values the numeric options take (ward_option_set refuses
+ * larger ones; from the environment they are reported and ignored). */
+#define WARD_DECAY_MS_MAX 60000L
+#define WARD_LIMIT_MAX (1L << 60)
+#define WARD_GUARD_SAMPLE_MAX (1L << 30)
+
 typedef enum ward_overcommit_e {
     WARD_OVERCOMMIT_ALWAYS,
     WARD_OVERCOMMIT_GUESS,

@@ -201,6 +201,32 @@ static void print_report(FILE *out, const run_options_t *o, const char *program,
     }
 }
 
+/* The value of a numeric option, or NULL after saying why it is refused: a
+ * whole number of at most `max`, with a k, m or g suffix (binary) where
+ * `suffix` allows.  The library would ignore a malformed value with a
+ * warning and run the program without it; the tool refuses it before the
+ * program starts. */
+static const char *option_value(const char *option, const char *text, bool suffix, uint64_t max)
+{
+    const char *s = text;
+    uint64_t v = 0;
+    bool ok = *s >= '0' && *s <= '9';
+    for (; ok && *s >= '0' && *s <= '9'; s++) {
+        ok = v <= (max - (uint64_t)(*s - '0')) / 10;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (ok && suffix && *s != '\0' && strchr("kKmMgG", *s)) {
+        unsigned shift = strchr("kK", *s) ? 10 : strchr("mM", *s) ? 20 : 30;
+        ok = v <= (max >> shift);
+        s++;
+    }
+    if (ok && *s == '\0')
+        return text;
+    fprintf(stderr, "ward run: %s takes a whole number%s up to %llu, not '%s'\n", option,
+            suffix ? " (with k, m or g for KiB, MiB or GiB)" : "", (unsigned long long)max, text);
+    return NULL;
+}
+
 static int run(int argc, char **argv)
 {
     run_options_t o = {0};
@@ -210,6 +236,9 @@ static int run(int argc, char **argv)
         if (strcmp(arg, "--") == 0) {
             i++;
             break;
+        } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return 0;
         } else if (strcmp(arg, "--lib") == 0 && i + 1 < argc) {
             o.library = argv[++i];
         } else if (strcmp(arg, "--output") == 0 && i + 1 < argc) {
@@ -219,18 +248,16 @@ static int run(int argc, char **argv)
         } else if (strcmp(arg, "--stats") == 0) {
             o.stats = true;
         } else if (strcmp(arg, "--decay") == 0 && i + 1 < argc) {
-            o.decay_ms = argv[++i];
+            if ((o.decay_ms = option_value(arg, argv[++i], false, WARD_DECAY_MS_MAX)) == NULL)
+                return 2;
         } else if (strcmp(arg, "--limit") == 0 && i + 1 < argc) {
-            o.limit = argv[++i];
+            if ((o.limit = option_value(arg, argv[++i], true, WARD_LIMIT_MAX)) == NULL)
+                return 2;
         } else if (strcmp(arg, "--debug") == 0) {
             o.debug = true;
         } else if (strcmp(arg, "--guard-sample") == 0 && i + 1 < argc) {
-            const char *n = argv[++i];
-            if (n[0] == '\0' || strspn(n, "0123456789") != strlen(n) || strlen(n) > 10) {
-                fprintf(stderr, "ward run: --guard-sample takes a whole number, not '%s'\n", n);
+            if ((o.guard_sample = option_value(arg, argv[++i], false, WARD_GUARD_SAMPLE_MAX)) == NULL)
                 return 2;
-            }
-            o.guard_sample = n;
         } else if (strcmp(arg, "--leaks") == 0) {
             o.leaks = true;
         } else if (arg[0] != '-') {

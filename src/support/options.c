@@ -22,16 +22,16 @@ static const char *const overcommit_names[] = {"always", "guess", "never", NULL}
 
 /* Indexed by ward_option_t: keep in the order of the enum in ward.h. */
 static const option_desc_t option_table[WARD_OPTION_COUNT_] = {
-    [WARD_OPTION_DECAY_MS] = {"WARD_DECAY_MS", 100, 0, 60000, "delay in ms before free pages go back to the OS"},
+    [WARD_OPTION_DECAY_MS] = {"WARD_DECAY_MS", 100, 0, WARD_DECAY_MS_MAX, "delay in ms before free pages go back to the OS"},
     [WARD_OPTION_VERBOSE] = {"WARD_VERBOSE", 0, 0, 1, "log option problems and decisions to stderr"},
     [WARD_OPTION_STATS] = {"WARD_STATS", 0, 0, 1, "print statistics at exit"},
-    [WARD_OPTION_LIMIT] = {"WARD_LIMIT", 0, 0, (long)1 << 60, "process limit on committed bytes (0 = none)"},
+    [WARD_OPTION_LIMIT] = {"WARD_LIMIT", 0, 0, WARD_LIMIT_MAX, "process limit on committed bytes (0 = none)"},
     [WARD_OPTION_BACKGROUND] = {"WARD_BACKGROUND", 0, 0, 1, "run the background reclaimer thread"},
     [WARD_OPTION_OVERCOMMIT] = {"WARD_OVERCOMMIT", WARD_OVERCOMMIT_GUESS, WARD_OVERCOMMIT_ALWAYS,
                                 WARD_OVERCOMMIT_NEVER, "accounting mode: always, guess or never",
                                 overcommit_names},
     [WARD_OPTION_DEBUG] = {"WARD_DEBUG", 0, 0, 1, "debug checks: canaries, junk fill, quarantine"},
-    [WARD_OPTION_GUARD_SAMPLE] = {"WARD_GUARD_SAMPLE", 0, 0, 1L << 30, "one malloc in N against a guard page"},
+    [WARD_OPTION_GUARD_SAMPLE] = {"WARD_GUARD_SAMPLE", 0, 0, WARD_GUARD_SAMPLE_MAX, "one malloc in N against a guard page"},
     [WARD_OPTION_LEAKS] = {"WARD_LEAKS", 0, 0, 1, "report blocks still allocated at exit"},
 };
 

@@ -3,6 +3,9 @@
 # ward's, and when it exits ward reports on stderr (lines starting "ward:")
 # peak allocated, peak committed, peak RSS, allocations and committed unused
 # at peak, with a nonzero allocation count for a program that allocates.
+# A malformed or out-of-range --limit or --decay is refused (status 2, a
+# message naming the option) before the program runs; --help prints the
+# usage and succeeds.
 #
 # Usage: ward_run.sh WARD-TOOL WORKDIR
 set -eu
@@ -63,3 +66,24 @@ set -e
 [ "$got" = 1 ] || fail "ward run -- false exited $got"
 [ "$missing" != 0 ] || fail "ward run of a missing program exited 0"
 echo "exit statuses passed through"
+
+# ---- bad option values refused before the program runs ----
+for bad in "--limit abc" "--limit -5" "--limit 10x" "--limit ''" "--limit 2000000000G" \
+           "--decay 70000" "--decay 1k" "--decay x"; do
+    option=${bad%% *}
+    value=$(eval "printf '%s' ${bad#* }")
+    rm -f ran.txt
+    set +e
+    "$ward" run "$option" "$value" -- sh -c ': >ran.txt' >/dev/null 2>bad.err
+    got=$?
+    set -e
+    [ "$got" = 2 ] || fail "ward run $bad exited $got"
+    grep -q -- "$option" bad.err || fail "ward run $bad did not name the option: $(cat bad.err)"
+    [ ! -e ran.txt ] || fail "ward run $bad ran the program"
+done
+"$ward" run --limit 512M --decay 0 -- sh -c ': >ran.txt' >/dev/null 2>good.err ||
+    fail "ward run --limit 512M --decay 0 failed: $(cat good.err)"
+[ -e ran.txt ] || fail "ward run --limit 512M --decay 0 did not run the program"
+"$ward" run --help >help.out 2>&1 || fail "ward run --help failed"
+grep -q "^usage: ward run" help.out || fail "ward run --help printed no usage: $(cat help.out)"
+echo "bad option values refused, --help answered"
