@@ -182,9 +182,10 @@ WARD_API void ward_stats_print_json(FILE *out);
  * decay delay has passed, or, when force is true, everything it can reach
  * now: the calling thread's cached blocks and empty pages, pages of exited
  * threads that emptied, every user heap's cached blocks and empty pages,
- * and all free pages (RSS falls at once).  Other live threads' caches and
- * spare pages (up to 1 MiB per thread) belong to them alone: they return
- * them on their next slow path or heartbeat. */
+ * and all free pages (RSS falls at once).  Other live threads' cached
+ * blocks (up to about 256 KiB a size class) and spare empty pages (up to
+ * 1 MiB) belong to them alone: they return them on their next slow path or
+ * heartbeat. */
 WARD_API void ward_collect(bool force);
 
 /* ------------------------------------------------------------------------
@@ -567,7 +568,8 @@ WARD_API void ward_pool_destroy(ward_pool_t *pool);
  * ---------------------------------------------------------------------- */
 
 /* The largest values the numeric options take (ward_option_set refuses
- * larger ones; from the environment they are reported and ignored). */
+ * larger ones; from the environment they are reported and ignored).  ward
+ * builds for LP64 targets, where long has 64 bits. */
 #define WARD_DECAY_MS_MAX 60000L
 #define WARD_LIMIT_MAX (1L << 60)
 #define WARD_GUARD_SAMPLE_MAX (1L << 30)

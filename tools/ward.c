@@ -9,7 +9,9 @@
  *       PROGRAM's exit status becomes ward's (128 + N for signal N).
  *       --debug, --guard-sample N and --leaks turn on the diagnostics
  *       (WARD_DEBUG, WARD_GUARD_SAMPLE, WARD_LEAKS); their reports go to
- *       PROGRAM's stderr.
+ *       PROGRAM's stderr.  A value --decay, --limit or --guard-sample
+ *       cannot take (see ward.h's *_MAX) is refused before PROGRAM starts,
+ *       with status 2; --help prints the usage.
  *   ward version
  *   ward help
  */
@@ -62,7 +64,9 @@ static void usage(FILE *out)
             "  --limit SIZE     limit on ward's committed memory, e.g. 512M (WARD_LIMIT)\n"
             "  --debug          canaries, junk fill and a quarantine for every block (WARD_DEBUG=1)\n"
             "  --guard-sample N one allocation in N against a guard page (WARD_GUARD_SAMPLE=N)\n"
-            "  --leaks          report blocks still allocated at exit, by stack (WARD_LEAKS=1)\n");
+            "  --leaks          report blocks still allocated at exit, by stack (WARD_LEAKS=1)\n"
+            "  --help           print this and exit\n"
+            "A value --decay, --limit or --guard-sample cannot take is refused (status 2).\n");
 }
 
 static bool readable(const char *path) { return access(path, R_OK) == 0; }
@@ -201,12 +205,12 @@ static void print_report(FILE *out, const run_options_t *o, const char *program,
     }
 }
 
-/* The value of a numeric option, or NULL after saying why it is refused: a
- * whole number of at most `max`, with a k, m or g suffix (binary) where
- * `suffix` allows.  The library would ignore a malformed value with a
- * warning and run the program without it; the tool refuses it before the
- * program starts. */
-static const char *option_value(const char *option, const char *text, bool suffix, uint64_t max)
+/* The value of a numeric option, or NULL after saying why it is refused:
+ * the grammar of the WARD_* variables (a whole number with an optional k, m
+ * or g suffix, binary), at most `max`.  The library would report a value it
+ * cannot take and run the program without it; the tool refuses it before
+ * the program starts. */
+static const char *option_value(const char *option, const char *text, uint64_t max)
 {
     const char *s = text;
     uint64_t v = 0;
@@ -215,15 +219,15 @@ static const char *option_value(const char *option, const char *text, bool suffi
         ok = v <= (max - (uint64_t)(*s - '0')) / 10;
         v = v * 10 + (uint64_t)(*s - '0');
     }
-    if (ok && suffix && *s != '\0' && strchr("kKmMgG", *s)) {
+    if (ok && *s != '\0' && strchr("kKmMgG", *s)) {
         unsigned shift = strchr("kK", *s) ? 10 : strchr("mM", *s) ? 20 : 30;
         ok = v <= (max >> shift);
         s++;
     }
     if (ok && *s == '\0')
         return text;
-    fprintf(stderr, "ward run: %s takes a whole number%s up to %llu, not '%s'\n", option,
-            suffix ? " (with k, m or g for KiB, MiB or GiB)" : "", (unsigned long long)max, text);
+    fprintf(stderr, "ward run: %s takes a whole number (k, m or g: KiB, MiB, GiB) up to %llu, not '%s'\n", option,
+            (unsigned long long)max, text);
     return NULL;
 }
 
@@ -248,15 +252,15 @@ static int run(int argc, char **argv)
         } else if (strcmp(arg, "--stats") == 0) {
             o.stats = true;
         } else if (strcmp(arg, "--decay") == 0 && i + 1 < argc) {
-            if ((o.decay_ms = option_value(arg, argv[++i], false, WARD_DECAY_MS_MAX)) == NULL)
+            if ((o.decay_ms = option_value(arg, argv[++i], WARD_DECAY_MS_MAX)) == NULL)
                 return 2;
         } else if (strcmp(arg, "--limit") == 0 && i + 1 < argc) {
-            if ((o.limit = option_value(arg, argv[++i], true, WARD_LIMIT_MAX)) == NULL)
+            if ((o.limit = option_value(arg, argv[++i], WARD_LIMIT_MAX)) == NULL)
                 return 2;
         } else if (strcmp(arg, "--debug") == 0) {
             o.debug = true;
         } else if (strcmp(arg, "--guard-sample") == 0 && i + 1 < argc) {
-            if ((o.guard_sample = option_value(arg, argv[++i], false, WARD_GUARD_SAMPLE_MAX)) == NULL)
+            if ((o.guard_sample = option_value(arg, argv[++i], WARD_GUARD_SAMPLE_MAX)) == NULL)
                 return 2;
         } else if (strcmp(arg, "--leaks") == 0) {
             o.leaks = true;

@@ -47,7 +47,6 @@ const uint8_t _ward_class_slices[WARD_CLASS_COUNT] = {
 _Static_assert(STEP(31) == 512, "16-byte steps end at 512");
 _Static_assert(WARD_CLASS_COUNT <= 64, "a 64-bit mask has a bit per class (remote_classes)");
 _Static_assert(WARD_CLASS_COUNT <= WARD_STATS_CLASSES, "ward_stats_t has an entry per class");
-_Static_assert((size_t)8 * WARD_SLICE_SIZE <= ((size_t)1 << 19), "page offsets stay below 2^19 (see reciprocals)");
 _Static_assert((1u << (10 + 7)) == WARD_SMALL_MAX, "the last class is WARD_SMALL_MAX");
 
 uint64_t _ward_class_reciprocal[WARD_CLASS_COUNT];
@@ -70,7 +69,9 @@ void _ward_size_classes_init(void)
     for (unsigned k = 0; k <= WARD_CLASS_TABLE_MAX / 16; k++)
         _ward_class_of[k] = (uint8_t)_ward_size_class_by_rule((size_t)k * 16);
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        /* Page offsets stay below 2^19 for the reciprocals (size_class.h). */
         ward_check_cheap(_ward_class_slices[c] == slices_by_rule(_ward_class_size[c]) &&
+                             (size_t)_ward_class_slices[c] * WARD_SLICE_SIZE <= ((size_t)1 << 19) &&
                              _ward_size_class_by_rule(_ward_class_size[c]) == c &&
                              (c == 0 || _ward_class_size[c] > _ward_class_size[c - 1]),
                          "size class table");

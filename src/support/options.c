@@ -56,10 +56,11 @@ static void report(const char *problem, const char *entry)
     _ward_os_write_stderr(text, b.len < b.cap ? b.len : b.cap - 1);
 }
 
-/* Parses a decimal long with an optional k/m/g (binary) suffix. */
+/* Parses a decimal long with an optional k/m/g (binary) suffix; at least
+ * one digit ("k" alone is malformed, not 0). */
 static bool parse_long(const char *s, long *out)
 {
-    if (*s == '\0')
+    if (*s < '0' || *s > '9')
         return false;
     long v = 0;
     for (; *s >= '0' && *s <= '9'; s++) {

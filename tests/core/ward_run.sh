@@ -3,9 +3,9 @@
 # ward's, and when it exits ward reports on stderr (lines starting "ward:")
 # peak allocated, peak committed, peak RSS, allocations and committed unused
 # at peak, with a nonzero allocation count for a program that allocates.
-# A malformed or out-of-range --limit or --decay is refused (status 2, a
-# message naming the option) before the program runs; --help prints the
-# usage and succeeds.
+# A malformed or out-of-range --limit, --decay or --guard-sample is refused
+# (status 2, a message naming the option) before the program runs, and what
+# the tool passes on the library takes; --help prints the usage.
 #
 # Usage: ward_run.sh WARD-TOOL WORKDIR
 set -eu
@@ -68,8 +68,8 @@ set -e
 echo "exit statuses passed through"
 
 # ---- bad option values refused before the program runs ----
-for bad in "--limit abc" "--limit -5" "--limit 10x" "--limit ''" "--limit 2000000000G" \
-           "--decay 70000" "--decay 1k" "--decay x"; do
+for bad in "--limit abc" "--limit -5" "--limit 10x" "--limit ''" "--limit k" "--limit 2000000000G" \
+           "--decay 60001" "--decay 61k" "--decay x" "--guard-sample 1073741825" "--guard-sample 2G"; do
     option=${bad%% *}
     value=$(eval "printf '%s' ${bad#* }")
     rm -f ran.txt
@@ -78,12 +78,16 @@ for bad in "--limit abc" "--limit -5" "--limit 10x" "--limit ''" "--limit 200000
     got=$?
     set -e
     [ "$got" = 2 ] || fail "ward run $bad exited $got"
-    grep -q -- "$option" bad.err || fail "ward run $bad did not name the option: $(cat bad.err)"
+    grep -q -- "^ward run: $option takes" bad.err || fail "ward run $bad did not say why: $(cat bad.err)"
     [ ! -e ran.txt ] || fail "ward run $bad ran the program"
 done
-"$ward" run --limit 512M --decay 0 -- sh -c ': >ran.txt' >/dev/null 2>good.err ||
-    fail "ward run --limit 512M --decay 0 failed: $(cat good.err)"
-[ -e ran.txt ] || fail "ward run --limit 512M --decay 0 did not run the program"
+for good in "--limit 512M" "--limit 0" "--decay 60000" "--decay 1k" "--guard-sample 1G"; do
+    rm -f ran.txt
+    "$ward" run ${good% *} ${good#* } -- sh -c ': >ran.txt' >/dev/null 2>good.err ||
+        fail "ward run $good failed: $(cat good.err)"
+    [ -e ran.txt ] || fail "ward run $good did not run the program"
+    ! grep -q "malformed" good.err || fail "the library refused what ward run $good accepted: $(cat good.err)"
+done
 "$ward" run --help >help.out 2>&1 || fail "ward run --help failed"
 grep -q "^usage: ward run" help.out || fail "ward run --help printed no usage: $(cat help.out)"
-echo "bad option values refused, --help answered"
+echo "bad option values refused, good ones passed on, --help answered"
