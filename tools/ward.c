@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/number.h"
 #include "ward.h"
 
 typedef struct run_options_s {
@@ -206,28 +207,17 @@ static void print_report(FILE *out, const run_options_t *o, const char *program,
 }
 
 /* The value of a numeric option, or NULL after saying why it is refused:
- * the grammar of the WARD_* variables (a whole number with an optional k, m
- * or g suffix, binary), at most `max`.  The library would report a value it
- * cannot take and run the program without it; the tool refuses it before
- * the program starts. */
-static const char *option_value(const char *option, const char *text, uint64_t max)
+ * the grammar of the WARD_* variables (support/number.c, the library's
+ * own), at most `max`.  The library would report a value it cannot take
+ * and run the program without it; the tool refuses it before the program
+ * starts. */
+static const char *option_value(const char *option, const char *text, long max)
 {
-    const char *s = text;
-    uint64_t v = 0;
-    bool ok = *s >= '0' && *s <= '9';
-    for (; ok && *s >= '0' && *s <= '9'; s++) {
-        ok = v <= (max - (uint64_t)(*s - '0')) / 10;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    if (ok && *s != '\0' && strchr("kKmMgG", *s)) {
-        unsigned shift = strchr("kK", *s) ? 10 : strchr("mM", *s) ? 20 : 30;
-        ok = v <= (max >> shift);
-        s++;
-    }
-    if (ok && *s == '\0')
+    long v;
+    if (_ward_parse_number(text, &v) && v <= max)
         return text;
-    fprintf(stderr, "ward run: %s takes a whole number (k, m or g: KiB, MiB, GiB) up to %llu, not '%s'\n", option,
-            (unsigned long long)max, text);
+    fprintf(stderr, "ward run: %s takes a whole number (k, m or g: KiB, MiB, GiB) up to %ld, not '%s'\n", option, max,
+            text);
     return NULL;
 }
 

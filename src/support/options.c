@@ -2,6 +2,7 @@
  * options.c - the option table and its environment reader.
  */
 #include "support/options.h"
+#include "support/number.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -56,31 +57,6 @@ static void report(const char *problem, const char *entry)
     _ward_os_write_stderr(text, b.len < b.cap ? b.len : b.cap - 1);
 }
 
-/* Parses a decimal long with an optional k/m/g (binary) suffix; at least
- * one digit ("k" alone is malformed, not 0). */
-static bool parse_long(const char *s, long *out)
-{
-    if (*s < '0' || *s > '9')
-        return false;
-    long v = 0;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (__LONG_MAX__ - 9) / 10)
-            return false;
-        v = v * 10 + (*s - '0');
-    }
-    int shift = 0;
-    switch (*s) {
-    case 'k': case 'K': shift = 10; s++; break;
-    case 'm': case 'M': shift = 20; s++; break;
-    case 'g': case 'G': shift = 30; s++; break;
-    default: break;
-    }
-    if (*s != '\0' || (shift && v > (__LONG_MAX__ >> shift)))
-        return false;
-    *out = v << shift;
-    return true;
-}
-
 /* A value of option d: one of its words, or a number. */
 static bool parse_value(const option_desc_t *d, const char *s, long *out)
 {
@@ -89,7 +65,7 @@ static bool parse_value(const option_desc_t *d, const char *s, long *out)
             *out = i;
             return true;
         }
-    return parse_long(s, out);
+    return _ward_parse_number(s, out);
 }
 
 static void check_entry(const char *entry, void *ctx)
