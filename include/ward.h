@@ -606,7 +606,7 @@ typedef enum ward_check_result_e {
     WARD_CHECK_OK = 0,
     WARD_CHECK_SEGMENT = 1,    /* a segment's slice tables disagree with its spans */
     WARD_CHECK_PAGE = 2,       /* a page descriptor breaks its invariants */
-    WARD_CHECK_FREE_LIST = 3,  /* a free list links a block outside its page, twice, or in a loop */
+    WARD_CHECK_FREE_LIST = 3,  /* a free list links a block outside its page, twice, or in a loop; or a cached free block was written */
     WARD_CHECK_BITMAP = 4,     /* an allocation bit disagrees with a page's or cache's blocks */
     WARD_CHECK_COUNTERS = 5,   /* page counts disagree with the class counters */
     WARD_CHECK_CANARY = 6,     /* WARD_DEBUG: a live block's canary was overwritten */

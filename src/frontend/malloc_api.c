@@ -53,12 +53,16 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
         uint32_t i = _ward_page_block_index(page, p);
         if (i == UINT32_MAX)
             _ward_fatal_op(operation, "interior pointer", p, page->block_size);
-        /* Only the owner may read the bitmap; others learn of a freed block
-         * when the owner collects. */
+        /* Only the owner may read the bitmap and its blocks' tags; others
+         * learn of a freed block when the owner takes it back. */
         ward_heap_t *owner = _ward_page_owner(page, memory_order_relaxed);
-        ward_bit_t bit = _ward_page_bit(page, p);
-        if (owner == _ward_tls_heap && !(*bit.word & bit.mask))
-            _ward_fatal_op(operation, "double free", p, page->block_size);
+        if (owner == _ward_tls_heap) {
+            ward_bit_t bit = _ward_page_bit(page, p);
+            if (!(*bit.word & bit.mask))
+                _ward_fatal_op(operation, "double free", p, page->block_size);
+            if (((const ward_block_t *)p)->tag == _ward_free_tag)
+                _ward_heap_check_tagged(owner, page->class_index, (void *)p, operation);
+        }
         info->kind = BLOCK_SMALL;
         info->usable = page->block_size;
         return;
@@ -233,11 +237,14 @@ size_t _ward_usable_size_core(const void *p)
 
 /*
  * The fast path reads the segment map, the segment header's per-slice
- * arrays and the allocation bitmap; the page descriptor is not touched
- * unless the block goes to another thread's page.  Bits are set only at
- * live blocks' starts, so a 16-byte aligned pointer whose bit is set is
- * exactly a live block: interior pointers and double frees both find the
- * bit clear and are told apart off the fast path.
+ * arrays, the allocation bitmap and the block's tag word; the page
+ * descriptor is not touched unless the block goes to another thread's
+ * page.  Bits are set only at the starts of blocks out of their pages' free
+ * lists, so a 16-byte aligned pointer whose bit is clear is an interior
+ * pointer or a block already back on its page, told apart off the fast
+ * path; a set bit with the free tag is a block in a cache or sent back by
+ * another thread, or by chance a live one, which the heap then looks for
+ * (page.h).  The bitmap is only read: a cached block keeps its bit.
  */
 WARD_API void ward_free(void *p)
 {
@@ -261,19 +268,24 @@ WARD_API void ward_free(void *p)
     ward_heap_t *h = _ward_tls_heap;
     if (WARD_LIKELY(atomic_load_explicit(&seg->owner[slice], memory_order_relaxed) == h)) {
         uintptr_t i = _ward_segment_bit_index(p);
-        uint64_t *word = &seg->bits[i / 64], bits = *word;
-        if (WARD_UNLIKELY(!((bits >> (i % 64)) & 1))) {
+        if (WARD_UNLIKELY(!((seg->bits[i / 64] >> (i % 64)) & 1))) {
             free_invalid_small(p, c);
             return;
         }
-        *word = bits & ~((uint64_t)1 << (i % 64));
+        ward_block_t *b = p;
+        uintptr_t tag = _ward_free_tag;
+        if (WARD_UNLIKELY(b->tag == tag)) {
+            _ward_heap_free_tagged(h, c, p);
+            return;
+        }
+        b->tag = tag;
         ward_free_cache_t *fc = &h->cache[c];
         /* Keeps fc in a register: otherwise gcc rebuilds the slot's address
          * from h and c with four more instructions. */
         __asm__("" : "+r"(fc));
         uint32_t cached = fc->count;
         if (WARD_UNLIKELY(cached + 1 >= fc->limit)) {
-            _ward_heap_cache_overflow(h, c, p); /* counts the free too */
+            _ward_heap_cache_push_slow(h, c, p); /* counts the free too */
             return;
         }
         _ward_cache_push(fc, cached, p);

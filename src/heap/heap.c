@@ -150,12 +150,25 @@ static void flush_allocated(ward_heap_t *h)
 
 /* ------------------------------------------------------------ free cache */
 
-/* Returns p, a block from class c's cache, to its page. */
+void *_ward_cache_tag_lost(void *p)
+{
+    ward_segment_t *seg = _ward_segment_of(p);
+    _ward_free_tag_lost(p, _ward_class_size[seg->slice_class[_ward_slice_index(seg, p)]]);
+}
+
+/* Returns p, a block from class c's cache, to its page.  It must still be
+ * tagged, with its bit set: else it also went back to the page (or out to
+ * the program) another way, having been freed twice. */
 static void cache_return(ward_heap_t *h, void *p)
 {
     ward_segment_t *seg = _ward_segment_of(p);
     ward_page_t *page = _ward_segment_page_of(seg, p);
     ward_block_t *b = p;
+    ward_bit_t bit = _ward_segment_bit(seg, p);
+    if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
+        _ward_fatal("free: double free", p, page->block_size);
+    _ward_block_untag(b, page->block_size);
+    *bit.word &= ~bit.mask;
     b->link = _ward_link_encode(page->free);
     page->free = b;
     page->used--;
@@ -192,11 +205,11 @@ static uint32_t cache_limit(unsigned c)
     return limit < 2 ? 2 : limit > WARD_FREE_CACHE_MAX ? WARD_FREE_CACHE_MAX : limit;
 }
 
-void _ward_heap_cache_overflow(ward_heap_t *h, unsigned c, void *p)
+void _ward_heap_cache_push_slow(ward_heap_t *h, unsigned c, void *p)
 {
     if (h->cache[c].limit == 0)
         h->cache[c].limit = cache_limit(c); /* the class's first free into the cache */
-    else
+    else if (h->cache[c].count + 1 >= h->cache[c].limit)
         cache_drain(h, c, h->cache[c].count - h->cache[c].count / 2);
     _ward_cache_push(&h->cache[c], h->cache[c].count, p);
     if ((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0)
@@ -369,10 +382,8 @@ static void *alloc_small_larger(ward_heap_t *h, unsigned c)
         if (!stands_in(k, c))
             continue;
         void *p = _ward_cache_pop(&h->cache[k]);
-        if (p) {
-            _ward_mark_allocated(p);
+        if (p)
             return p;
-        }
         ward_page_t *page = h->direct[k];
         if (page->free == NULL && page != &_ward_page_empty) {
             _ward_page_collect(page);
@@ -438,7 +449,6 @@ static void *alloc_small_again(ward_heap_t *h, unsigned c, bool stand_in)
     void *p = _ward_cache_pop(&h->cache[c]);
     if (p == NULL)
         return alloc_small_slow_once(h, c, stand_in);
-    _ward_mark_allocated(p);
     return p;
 }
 
@@ -579,6 +589,7 @@ void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
     /* Blocks of a thread heap go to its inbox (one line per heap that its
      * owner drains); blocks of user heaps and abandoned pages go to the
      * page, where the owner's or adopter's sweep finds them. */
+    _ward_block_tag(b);
     ward_heap_t *owner = _ward_page_owner(page, memory_order_acquire);
     if (owner->kind == WARD_HEAP_THREAD)
         push_inbox(owner, b, b);
@@ -587,12 +598,15 @@ void _ward_free_remote(ward_heap_t *h, ward_page_t *page, void *p)
 }
 
 /* Puts block b, freed by another thread, back on its page, which this heap
- * owns; its bit must be set (a clear bit: freed twice).  (owner) */
-static void page_take_back(ward_heap_t *h, ward_page_t *page, ward_block_t *b)
+ * owns; its bit must be set (a clear bit: freed twice), and its tag too when
+ * it travelled through a list (`tagged`).  (owner) */
+static void page_take_back(ward_heap_t *h, ward_page_t *page, ward_block_t *b, bool tagged)
 {
     ward_bit_t bit = _ward_page_bit(page, b);
     if (WARD_UNLIKELY(!(*bit.word & bit.mask)))
         _ward_fatal("free: double free", b, page->block_size);
+    if (tagged)
+        _ward_block_untag(b, page->block_size);
     *bit.word &= ~bit.mask;
     b->link = _ward_link_encode(page->free);
     page->free = b;
@@ -610,7 +624,7 @@ static void inbox_take_back(ward_heap_t *h, ward_block_t *b)
     if (_ward_page_owner(page, memory_order_acquire) != h)
         push_remote_chain(page, b, b);
     else
-        page_take_back(h, page, b);
+        page_take_back(h, page, b, true);
 }
 
 /*
@@ -667,10 +681,46 @@ void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
 {
     class_activate(h, page->class_index);
     ward_owned_add(h->other_frees[page->class_index], 1);
-    page_take_back(h, page, p);
+    page_take_back(h, page, p, false);
 }
 
 static void collect_inbox(ward_heap_t *h) { inbox_take_all(h, NULL); }
+
+static bool cache_holds(const ward_free_cache_t *fc, const void *p)
+{
+    if (fc->top == p)
+        return true;
+    for (uint32_t i = 1; i <= fc->count; i++)
+        if (fc->items[i] == p)
+            return true;
+    return false;
+}
+
+void _ward_heap_check_tagged(ward_heap_t *h, unsigned c, void *p, const char *operation)
+{
+    ward_page_t *page = page_of_block(p);
+    if (cache_holds(&h->cache[c], p))
+        _ward_fatal_op(operation, "double free", p, page->block_size);
+    /* Sent back by another thread?  Taking back what the inbox and the
+     * page's own list hold clears the tags of the blocks taken; one more
+     * block counted in use holds the page meanwhile, so that it cannot
+     * empty and go back to its segment. */
+    page->used++;
+    collect_inbox(h);
+    uint32_t taken = _ward_page_collect(page);
+    page->used--;
+    if (taken && page->in_full)
+        _ward_heap_page_freed(h, page);
+    if (((ward_block_t *)p)->tag != _ward_free_tag)
+        _ward_fatal_op(operation, "double free", p, page->block_size);
+}
+
+void _ward_heap_free_tagged(ward_heap_t *h, unsigned c, void *p)
+{
+    _ward_heap_check_tagged(h, c, p, "free");
+    _ward_block_tag(p);
+    _ward_heap_cache_push_slow(h, c, p);
+}
 
 /* Hands every block waiting in h's inbox to its page and leaves every lane
  * empty.  For a struct that no thread heap owns (a user heap being

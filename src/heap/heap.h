@@ -37,9 +37,12 @@ typedef struct ward_page_queue_s {
 
 /*
  * Free caches, one per class: blocks the owner freed, handed out again
- * last-in first-out before any page is looked at.  Freeing into a cache
- * touches neither the block nor its page descriptor; only the allocation
- * bit is cleared at once, so a double free is still caught on the spot.
+ * last-in first-out before any page is looked at.  Going into a cache a
+ * block gets its free tag (page.h), and coming out it must still have it;
+ * neither way touches the page descriptor or the allocation bitmap (a
+ * cached block's bit stays set).  A block freed while it carries the tag
+ * is looked for in the cache (and the inbox) before it is taken: a double
+ * free of a cached block is caught at the second free.
  *
  * The newest block sits in `top`, apart from the stack below it: malloc
  * finds its block with one load of `top`, where a plain stack needs the
@@ -59,9 +62,9 @@ typedef struct ward_page_queue_s {
 
 /* Invariant: blocks = count + (top != NULL) <= limit <= WARD_FREE_CACHE_MAX;
  * top == NULL implies count == 0; items[0] == NULL; top and items[1 ..
- * count] are blocks of the class on pages the heap owns, bits clear,
+ * count] are blocks of the class on pages the heap owns, bits set, tagged,
  * items[1] the oldest.  limit is 0 until the class's first free, which then
- * takes the overflow path and sets it: a new heap writes nothing here, so
+ * takes the slow path and sets it: a new heap writes nothing here, so
  * the caches of classes a thread never frees into never become resident.
  * 512 bytes, so a class's cache is found with a shift. */
 typedef struct ward_free_cache_s {
@@ -79,21 +82,30 @@ WARD_INLINE uint32_t _ward_cache_blocks(const ward_free_cache_t *fc)
     return __atomic_load_n(&fc->count, __ATOMIC_RELAXED) + (__atomic_load_n(&fc->top, __ATOMIC_RELAXED) != NULL);
 }
 
-/* Takes the newest block, NULL when the cache is empty; the block's
- * allocation bit is still clear. (owner) */
+/* Reports p, a block leaving a free cache without its tag, and stops.  It
+ * is declared as returning a block (and hidden from gcc's analysis), so
+ * that malloc's fast path jumps to it with no stack frame of its own. */
+WARD_HIDDEN __attribute__((noipa, cold, returns_nonnull)) void *_ward_cache_tag_lost(void *p);
+
+/* Takes the newest block, untagged and ready to hand out; NULL when the
+ * cache is empty. (owner) */
 WARD_INLINE void *_ward_cache_pop(ward_free_cache_t *fc)
 {
-    void *p = fc->top;
-    if (WARD_LIKELY(p != NULL)) {
+    ward_block_t *b = fc->top;
+    if (WARD_LIKELY(b != NULL)) {
         uint32_t count = fc->count;
+        if (WARD_UNLIKELY(b->tag != _ward_free_tag))
+            return _ward_cache_tag_lost(b);
+        b->tag = 0;
         ward_owned_store(fc->top, fc->items[count]);
         ward_owned_store(fc->count, count - (count != 0));
     }
-    return p;
+    return b;
 }
 
-/* Caches p; `count` is fc->count, which the caller has checked: count + 1 <
- * limit, so there is room whether or not top holds a block. (owner) */
+/* Caches p, already tagged; `count` is fc->count, which the caller has
+ * checked: count + 1 < limit, so there is room whether or not top holds a
+ * block. (owner) */
 WARD_INLINE void _ward_cache_push(ward_free_cache_t *fc, uint32_t count, void *p)
 {
     void *old = fc->top;
@@ -215,17 +227,22 @@ WARD_HIDDEN void *_ward_heap_alloc_small_slow(ward_heap_t *heap, unsigned c, boo
 /* After the owner freed into a page that was full or became empty. */
 WARD_HIDDEN void _ward_heap_page_freed(ward_heap_t *heap, ward_page_t *page);
 
-/* The free cache of class c is full: returns its older half to the pages,
- * then caches p and counts its free (as the fast path does). */
-WARD_HIDDEN void _ward_heap_cache_overflow(ward_heap_t *heap, unsigned c, void *p);
+/* Caches p (tagged) where the fast path does not: at the class's first free,
+ * which sets the cache's limit, and when the cache is full, whose older half
+ * then goes back to the pages.  Counts the free as the fast path does. */
+WARD_HIDDEN void _ward_heap_cache_push_slow(ward_heap_t *heap, unsigned c, void *p);
 
-/* Sets the allocation bit of p, a small block coming out of a free cache. */
-WARD_INLINE void _ward_mark_allocated(void *p)
-{
-    ward_segment_t *seg = _ward_segment_of(p);
-    ward_bit_t bit = _ward_segment_bit(seg, p);
-    *bit.word |= bit.mask;
-}
+/* The owner's free of p, a block of class c that carries the free tag:
+ * _ward_heap_check_tagged, then into the cache. */
+WARD_HIDDEN void _ward_heap_free_tagged(ward_heap_t *heap, unsigned c, void *p);
+
+/* A block p of class c that carries the free tag, on a page of heap (its
+ * thread's heap) and about to be freed (or used) by that thread: p is looked
+ * for in the cache of class c and among the blocks other threads sent back.
+ * Found, the program stops ("double free", naming operation); not found (a
+ * live block whose data matches the tag by chance, or one another thread is
+ * freeing at this moment, which its taking back will catch), it returns. */
+WARD_HIDDEN void _ward_heap_check_tagged(ward_heap_t *heap, unsigned c, void *p, const char *operation);
 
 /* A block of class c: from the class's free cache, else from the page the
  * heap allocates from, else through the slow path. (owner) */
@@ -235,10 +252,8 @@ WARD_INLINE void *_ward_heap_alloc_class_or(ward_heap_t *h, unsigned c, bool sta
     /* Keeps fc in a register (see ward_free). */
     __asm__("" : "+r"(fc));
     void *p = _ward_cache_pop(fc);
-    if (WARD_LIKELY(p != NULL)) {
-        _ward_mark_allocated(p);
+    if (WARD_LIKELY(p != NULL))
         return p;
-    }
     ward_page_t *page = h->direct[c];
     if (WARD_LIKELY(page->free != NULL)) {
         p = _ward_page_pop(page);

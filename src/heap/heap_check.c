@@ -83,8 +83,9 @@ static bool check_own_page(check_state_t *s, ward_page_t *page)
     }
     if (free_count + page->used != page->reserved)
         return fail(s, WARD_CHECK_PAGE, "free and used blocks do not add up to the page's blocks", page);
-    if (bits_set(page) > page->used)
-        return fail(s, WARD_CHECK_BITMAP, "more blocks marked allocated than the page has in use", page);
+    /* Handed out, cached and sent back by other threads: all have their bit. */
+    if (bits_set(page) != page->used)
+        return fail(s, WARD_CHECK_BITMAP, "allocation bits disagree with the page's blocks in use", page);
     return true;
 }
 
@@ -126,7 +127,7 @@ static void check_span(ward_page_t *page, void *ctx)
 }
 
 /* The calling thread's free caches: blocks of its own pages of the class,
- * bit clear, none twice in a row of the same cache. */
+ * bit set, tagged. */
 static void check_caches(check_state_t *s)
 {
     ward_heap_t *h = s->self;
@@ -152,8 +153,12 @@ static void check_caches(check_state_t *s)
                 fail(s, WARD_CHECK_FREE_LIST, "free cache holds a block of another class or heap", p);
                 return;
             }
-            if (*bit.word & bit.mask) {
-                fail(s, WARD_CHECK_BITMAP, "a cached free block is marked allocated", p);
+            if (!(*bit.word & bit.mask)) {
+                fail(s, WARD_CHECK_BITMAP, "a cached block's allocation bit is clear", p);
+                return;
+            }
+            if (((const ward_block_t *)p)->tag != _ward_free_tag) {
+                fail(s, WARD_CHECK_FREE_LIST, "a cached block was written after its free", p);
                 return;
             }
         }

@@ -12,6 +12,11 @@ void _ward_link_corrupt(const void *b, size_t block_size)
     _ward_fatal("heap: free-list link overwritten (overflow or write after free)", b, block_size);
 }
 
+void _ward_free_tag_lost(const void *b, size_t block_size)
+{
+    _ward_fatal("free: double free or write after free", b, block_size);
+}
+
 /* Blocks are carved a little at a time so that a page touches (and makes
  * resident) only what the program uses: about one OS page per extension. */
 #define CARVE_BYTES 4096u
@@ -70,9 +75,12 @@ uint32_t _ward_page_collect(ward_page_t *page)
         ward_bit_t bit = _ward_page_bit(page, b);
         /* A block on thread_free was validated by its freer; a clear bit
          * means it was freed twice (a second push, or the owner freed it
-         * meanwhile).  A list that loops back on itself lands here too. */
+         * meanwhile and it went back to the page).  A list that loops back
+         * on itself lands here too.  A missing tag: it was also in the
+         * owner's free cache and left it (page.h). */
         if (WARD_UNLIKELY(_ward_page_block_index(page, b) == UINT32_MAX || !(*bit.word & bit.mask)))
             _ward_fatal("free: double free", b, page->block_size);
+        _ward_block_untag(b, page->block_size);
         *bit.word &= ~bit.mask;
         b->link = _ward_link_encode(page->free);
         page->free = b;

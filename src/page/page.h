@@ -9,12 +9,26 @@
  *
  * The allocation bitmap (out of band, in the segment's metadata slice) has
  * one bit per 16-byte granule of the segment; a block's bit is the bit of
- * its first granule, set while the block is handed out.  Finding it takes
- * shifts and masks of the address only, no division.  It makes double-free
- * and invalid-free detection exact: the owner's free tests and clears the
- * bit at once; a remote free is checked when the owner collects it, so a
- * block freed twice is caught at the second collection (or at the owner's
- * own free if that comes first), never missed and never reported falsely.
+ * its first granule, clear exactly while the block is on its page's free
+ * list or was never handed out.  Finding it takes shifts and masks of the
+ * address only, no division.
+ *
+ * A block freed by its owner goes to the heap's free cache (heap.h) with its
+ * bit left set, and comes out of it again without the bitmap being touched:
+ * a malloc/free pair that read-modify-wrote the bitmap word twice had each
+ * access wait for the other's store (a fifth of a pair's time).  What tells
+ * a cached block from a live one is its free tag (below), and the same tag
+ * marks a block freed by another thread until the owner takes it back.  So
+ * a double free is caught
+ *   - at the second free, when the block is on its page's free list (bit
+ *     clear) or in the freeing heap's cache or inbox (tag set: the heap
+ *     looks there, and finds it);
+ *   - otherwise when the block next leaves a cache or is taken back from
+ *     another thread: a block leaving a cache must still carry its tag
+ *     (and its bit, going back to its page), one taken back both too;
+ *     either way the tag is cleared, so the other copy finds it gone.
+ * A tag found on a live block by chance sends the free to the heap's
+ * search, which finds nothing and lets it through: no false report.
  */
 #ifndef WARD_PAGE_H
 #define WARD_PAGE_H
@@ -38,9 +52,14 @@
  * bits, so it is caught; a word of zeros or of program data decodes to an
  * address far away.  Builds with WARD_HARDEN=0 store plain pointers (for
  * measuring what the checks cost).
+ *
+ * The second word is the free tag (_ward_free_tag, secret.h) while the
+ * block is in a free cache or on its way back from another thread, and 0
+ * once it has left either (every class is at least 16 bytes).
  */
 typedef struct ward_block_s {
     uintptr_t link; /* _ward_link_encode(next) */
+    uintptr_t tag;
 } ward_block_t;
 
 #ifndef WARD_HARDEN
@@ -85,6 +104,23 @@ WARD_INLINE ward_block_t *_ward_link_next_local(const ward_block_t *b, size_t bl
     return next;
 }
 
+/* Reports a block that left a free cache, or was taken back from another
+ * thread, without its free tag: it was freed twice (the other copy took the
+ * tag away) or written after its free.  Stops the program. */
+WARD_HIDDEN __attribute__((noreturn, cold)) void _ward_free_tag_lost(const void *b, size_t block_size);
+
+/* Marks b, a block going into a free cache or to another thread's heap. */
+WARD_INLINE void _ward_block_tag(ward_block_t *b) { b->tag = _ward_free_tag; }
+
+/* Clears the tag of b, a block leaving a free cache or taken back from
+ * another thread; stops the program when the tag is not there. */
+WARD_INLINE void _ward_block_untag(ward_block_t *b, size_t block_size)
+{
+    if (WARD_UNLIKELY(b->tag != _ward_free_tag))
+        _ward_free_tag_lost(b, block_size);
+    b->tag = 0;
+}
+
 typedef enum ward_page_kind_e {
     WARD_PAGE_UNUSED = 0, /* slices free, or interior slices of a run */
     WARD_PAGE_META,       /* slice 0: the segment's metadata */
@@ -98,9 +134,10 @@ struct ward_heap_s;
  * Invariants of a small page owned by a heap (kind == WARD_PAGE_SMALL):
  *   block i lies at start + i * block_size, 0 <= i < capacity;
  *   blocks [reserved, capacity) have never been handed out (not touched);
- *   used == blocks not on `free`: handed out (bit set), waiting in the
- *          owner's free cache (bit clear), or on thread_free (bit set,
- *          not yet collected);
+ *   used == blocks not on `free`, all with their bit set: handed out,
+ *          waiting in the owner's free cache (tagged), or freed by another
+ *          thread and not yet taken back (tagged, on thread_free or an
+ *          inbox);
  *   every block on `free` has its bit clear and index < reserved;
  *   the page is in its heap's full queue iff in_full.
  * The owning heap is kept in the segment header (owner[] in segment.h),

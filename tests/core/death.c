@@ -262,6 +262,73 @@ static void double_free_remote_after_local(misuse_t *m)
     run_with_owner(m, owner_frees_then_churns, 1);
 }
 
+/* Another thread frees the block first; the owner's own free is the
+ * second, and is caught on the spot (the block carries the free tag, so the
+ * owner looks among what other threads sent back, and finds it). */
+static void *owner_frees_after_remote(void *arg)
+{
+    misuse_t *m = arg;
+    unsigned char *p = small_block(m);
+    expect_at(m, p, ward_usable_size(p));
+    atomic_store(&m->phase, 1);
+    wait_for_phase(m, 2);
+    ward_free(p);
+    churn(SMALL);
+    return NULL;
+}
+
+static void double_free_local_after_remote(misuse_t *m)
+{
+    run_with_owner(m, owner_frees_after_remote, 1);
+}
+
+/* The owner frees the block, another thread frees it again, and the owner
+ * takes it out of its cache and keeps it before the second free reaches
+ * it: taking that free back finds the block in use. */
+static void *owner_frees_reuses_then_churns(void *arg)
+{
+    misuse_t *m = arg;
+    unsigned char *p = small_block(m);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free(p);
+    atomic_store(&m->phase, 1);
+    wait_for_phase(m, 2);
+    unsigned char *again = ward_malloc(SMALL);
+    CHECK(again == p); /* the newest cached block comes out first */
+    churn(SMALL);
+    return NULL;
+}
+
+static void double_free_remote_while_reused(misuse_t *m)
+{
+    run_with_owner(m, owner_frees_reuses_then_churns, 1);
+}
+
+/* A write after free wipes the cached block's tag, so the second free does
+ * not find it in the cache: the block is cached twice, and the second copy
+ * to come out is caught. */
+static void double_free_after_write_after_free(misuse_t *m)
+{
+    unsigned char *p = small_block(m);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free(p);
+    memset(p, 0x41, 16);
+    ward_free(p);
+    CHECK(ward_malloc(SMALL) == p);
+    CHECK(ward_malloc(SMALL) != NULL);
+}
+
+/* Program data written over a cached block: the allocation that takes the
+ * block out of the cache stops. */
+static void write_after_free_into_cached_block(misuse_t *m)
+{
+    unsigned char *p = small_block(m);
+    expect_at(m, p, ward_usable_size(p));
+    ward_free(p);
+    memset(p + 8, 0, 8);
+    CHECK(ward_malloc(SMALL) != NULL);
+}
+
 static void heap_double_free(misuse_t *m, int frees)
 {
     ward_heap_t *heap = ward_heap_new();
@@ -432,6 +499,10 @@ static const death_case_t cases[] = {
     {"double_free_cross_thread", double_free_cross_thread, "free", "double free"},
     {"double_free_remote_after_local", double_free_remote_after_local, "free", "double free"},
     {"double_free_heap", double_free_heap, "free", "double free"},
+    {"double_free_local_after_remote", double_free_local_after_remote, "free", "double free"},
+    {"double_free_remote_while_reused", double_free_remote_while_reused, "free", "double free"},
+    {"double_free_after_write_after_free", double_free_after_write_after_free, "free", "double free"},
+    {"write_after_free_into_cached_block", write_after_free_into_cached_block, "free", "write after free"},
     {"free_sized_small_wrong", free_sized_small_wrong, "free_sized", "size mismatch (40 bytes named)"},
     {"free_sized_too_big", free_sized_too_big, "free_sized", "size mismatch (65 bytes named)"},
     {"free_sized_large_wrong", free_sized_large_wrong, "free_sized", "size mismatch"},

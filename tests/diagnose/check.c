@@ -72,6 +72,21 @@ int main(void)
         for (int i = 0; i < COUNT; i += 10)
             ward_free(blocks[i]);
         puts("broken free-list link: found, and ward_check() == 0 once repaired");
+
+        /* A write after free into a block in the free cache: its tag is
+         * gone, which the walk of the caches finds. */
+        unsigned char *cached = ward_malloc(48);
+        CHECK(cached != NULL);
+        ward_free(cached);
+        uintptr_t tag, zero = 0;
+        memcpy(&tag, cached + 8, sizeof tag);
+        memcpy(cached + 8, &zero, sizeof zero);
+        fprintf(stderr, "(the next line is expected)\n");
+        result = ward_check();
+        memcpy(cached + 8, &tag, sizeof tag);
+        CHECKF(result == WARD_CHECK_FREE_LIST, "ward_check() returned %d for an overwritten cached block", result);
+        CHECK(ward_check() == WARD_CHECK_OK);
+        puts("cached block written after its free: found, and ward_check() == 0 once repaired");
     }
     if (debug == 1 && sample == 0) {
         unsigned char *p = ward_malloc(24);
