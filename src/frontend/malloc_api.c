@@ -283,13 +283,13 @@ WARD_API void ward_free(void *p)
         /* Keeps fc in a register: otherwise gcc rebuilds the slot's address
          * from h and c with four more instructions. */
         __asm__("" : "+r"(fc));
-        uint32_t cached = fc->count;
-        if (WARD_UNLIKELY(cached + 1 >= fc->limit)) {
-            _ward_heap_cache_push_slow(h, c, p); /* counts the free too */
+        uint64_t pushes = fc->pushes;
+        uint32_t cached = (uint32_t)(pushes - fc->pops);
+        if (WARD_UNLIKELY(cached >= fc->limit)) {
+            _ward_heap_cache_push_slow(h, c, p);
             return;
         }
-        _ward_cache_push(fc, cached, p);
-        if (WARD_UNLIKELY((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0))
+        if (WARD_UNLIKELY((_ward_cache_push(fc, pushes, cached, p) & (WARD_HEARTBEAT - 1)) == 0))
             _ward_heap_housekeeping(h);
         return;
     }

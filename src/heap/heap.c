@@ -105,13 +105,12 @@ static void collect_inbox(ward_heap_t *h);
 /* See the counters in heap.h. */
 static uint64_t heap_mallocs(const ward_heap_t *h, unsigned c)
 {
-    return ward_owned_get(h->page_pops[c]) + ward_owned_get(h->local_frees[c]) - ward_owned_get(h->drained[c]) -
-           _ward_cache_blocks(&h->cache[c]);
+    return ward_owned_get(h->page_pops[c]) + ward_owned_get(h->cache[c].pops) - ward_owned_get(h->drained[c]);
 }
 
 static uint64_t heap_frees(const ward_heap_t *h, unsigned c)
 {
-    return ward_owned_get(h->local_frees[c]) + ward_owned_get(h->other_frees[c]);
+    return ward_owned_get(h->cache[c].pushes) + ward_owned_get(h->other_frees[c]);
 }
 
 /* Bytes the heap's blocks hold now, from its class counters. */
@@ -176,16 +175,22 @@ static void cache_return(ward_heap_t *h, void *p)
         _ward_heap_page_freed(h, page);
 }
 
-/* Returns the `count` oldest blocks of class c's stack (items[1 ..
- * count]; top stays) to their pages. */
+/* Returns the `count` oldest blocks of class c's cache to their pages:
+ * items[1 .. count], then top too when count is all of them. */
 static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
 {
     ward_free_cache_t *fc = &h->cache[c];
-    for (uint32_t i = 1; i <= count; i++)
+    uint32_t n = _ward_cache_count(fc);
+    uint32_t stacked = count < n ? count : n - 1;
+    for (uint32_t i = 1; i <= stacked; i++)
         cache_return(h, fc->items[i]);
-    memmove(fc->items + 1, fc->items + 1 + count, (fc->count - count) * sizeof(void *));
+    memmove(fc->items + 1, fc->items + 1 + stacked, (n - 1 - stacked) * sizeof(void *));
+    if (count == n) {
+        cache_return(h, fc->top);
+        ward_owned_store(fc->top, NULL);
+    }
     ward_owned_add(h->drained[c], count);
-    ward_owned_store(fc->count, fc->count - count);
+    ward_owned_store(fc->pops, fc->pops + count);
 }
 
 /* About 256 KiB of blocks per class, at least 2 and at most the array:
@@ -207,12 +212,12 @@ static uint32_t cache_limit(unsigned c)
 
 void _ward_heap_cache_push_slow(ward_heap_t *h, unsigned c, void *p)
 {
-    if (h->cache[c].limit == 0)
-        h->cache[c].limit = cache_limit(c); /* the class's first free into the cache */
-    else if (h->cache[c].count + 1 >= h->cache[c].limit)
-        cache_drain(h, c, h->cache[c].count - h->cache[c].count / 2);
-    _ward_cache_push(&h->cache[c], h->cache[c].count, p);
-    if ((ward_owned_inc(&h->local_frees[c]) & (WARD_HEARTBEAT - 1)) == 0)
+    ward_free_cache_t *fc = &h->cache[c];
+    if (fc->limit == 0)
+        fc->limit = cache_limit(c); /* the class's first free into the cache */
+    else if (_ward_cache_count(fc) >= fc->limit)
+        cache_drain(h, c, _ward_cache_count(fc) - _ward_cache_count(fc) / 2);
+    if ((_ward_cache_push(fc, fc->pushes, _ward_cache_count(fc), p) & (WARD_HEARTBEAT - 1)) == 0)
         _ward_heap_housekeeping(h);
 }
 
@@ -220,14 +225,9 @@ static void cache_drain_all(ward_heap_t *h)
 {
     for (uint64_t active = h->active_classes; active; active &= active - 1) {
         unsigned c = (unsigned)__builtin_ctzll(active);
-        ward_free_cache_t *fc = &h->cache[c];
-        if (fc->count)
-            cache_drain(h, c, fc->count);
-        if (fc->top) {
-            cache_return(h, fc->top);
-            ward_owned_add(h->drained[c], 1);
-            ward_owned_store(fc->top, NULL);
-        }
+        uint32_t n = _ward_cache_count(&h->cache[c]);
+        if (n)
+            cache_drain(h, c, n);
     }
 }
 
@@ -690,7 +690,7 @@ static bool cache_holds(const ward_free_cache_t *fc, const void *p)
 {
     if (fc->top == p)
         return true;
-    for (uint32_t i = 1; i <= fc->count; i++)
+    for (uint32_t i = 1; i < _ward_cache_count(fc); i++)
         if (fc->items[i] == p)
             return true;
     return false;

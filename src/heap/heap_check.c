@@ -133,14 +133,15 @@ static void check_caches(check_state_t *s)
     ward_heap_t *h = s->self;
     for (unsigned c = 0; c < WARD_CLASS_COUNT && s->result == 0; c++) {
         ward_free_cache_t *fc = &h->cache[c];
-        if (_ward_cache_blocks(fc) > fc->limit || fc->limit > WARD_FREE_CACHE_MAX ||
-            (fc->top == NULL && fc->count != 0) || fc->items[0] != NULL) {
+        uint32_t n = _ward_cache_count(fc);
+        if (n > fc->limit || fc->limit > WARD_FREE_CACHE_MAX || (fc->top == NULL) != (n == 0) ||
+            fc->items[0] != NULL) {
             fail(s, WARD_CHECK_FREE_LIST, "free cache count out of range", fc);
             return;
         }
-        /* items[1 .. count], oldest first, then top. */
-        for (uint32_t i = 1; i <= fc->count + (fc->top != NULL); i++) {
-            void *p = i <= fc->count ? fc->items[i] : fc->top;
+        /* items[1 .. n - 1], oldest first, then top. */
+        for (uint32_t i = 1; i <= n; i++) {
+            void *p = i < n ? fc->items[i] : fc->top;
             if (_ward_segmap_byte(p) != WARD_SEGMAP_SLICED) {
                 fail(s, WARD_CHECK_FREE_LIST, "free cache holds a pointer outside ward's segments", p);
                 return;
