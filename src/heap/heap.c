@@ -175,12 +175,14 @@ static void cache_return(ward_heap_t *h, void *p)
         _ward_heap_page_freed(h, page);
 }
 
-/* Returns the `count` oldest blocks of class c's cache to their pages:
- * items[1 .. count], then top too when count is all of them. */
+/* Returns the `count` oldest blocks of class c's cache to their pages, 1 <=
+ * count <= the blocks it holds (n): items[1 .. count] when count < n, else
+ * items[1 .. n - 1] and top. */
 static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
 {
     ward_free_cache_t *fc = &h->cache[c];
     uint32_t n = _ward_cache_count(fc);
+    ward_assert(count >= 1 && count <= n);
     uint32_t stacked = count < n ? count : n - 1;
     for (uint32_t i = 1; i <= stacked; i++)
         cache_return(h, fc->items[i]);
@@ -189,8 +191,11 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
         cache_return(h, fc->top);
         ward_owned_store(fc->top, NULL);
     }
-    ward_owned_add(h->drained[c], count);
+    /* pops, then drained: a reader that sees only the first counts the
+     * drained blocks as allocated for a moment, never fewer blocks than are
+     * allocated (which could take a class's bytes below zero). */
     ward_owned_store(fc->pops, fc->pops + count);
+    ward_owned_add(h->drained[c], count);
 }
 
 /* About 256 KiB of blocks per class, at least 2 and at most the array:

@@ -86,16 +86,10 @@ typedef struct ward_free_cache_s {
 } ward_free_cache_t;
 _Static_assert(sizeof(ward_free_cache_t) == 512, "a free cache is 512 bytes");
 
-/* The blocks the cache holds. (owner) */
+/* The blocks the cache holds.  (owner: another thread's relaxed loads of
+ * the two counters may pair a new pops with an old pushes; statistics use
+ * the counters themselves, never their difference) */
 WARD_INLINE uint32_t _ward_cache_count(const ward_free_cache_t *fc) { return (uint32_t)(fc->pushes - fc->pops); }
-
-/* The same for a reader that is not the owner (statistics): relaxed loads,
- * pops first, so that the count it sees is never negative. */
-WARD_INLINE uint32_t _ward_cache_blocks(const ward_free_cache_t *fc)
-{
-    uint64_t pops = __atomic_load_n(&fc->pops, __ATOMIC_RELAXED);
-    return (uint32_t)(__atomic_load_n(&fc->pushes, __ATOMIC_RELAXED) - pops);
-}
 
 /* Reports p, a block leaving a free cache without its tag, and stops.  It
  * is declared as returning a block (and hidden from gcc's analysis), so

@@ -99,17 +99,6 @@ WARD_INLINE void _ward_committed_add(int64_t delta)
 #define ward_owned_store(lvalue, v) ((lvalue) = (v))
 #endif
 
-/* ward_owned_add(*counter, 1), returning the new value. */
-WARD_INLINE uint64_t ward_owned_inc(uint64_t *counter)
-{
-#if defined(WARD_TSAN)
-    uint64_t value = __atomic_load_n(counter, __ATOMIC_RELAXED) + 1;
-    __atomic_store_n(counter, value, __ATOMIC_RELAXED);
-    return value;
-#else
-    return ++*counter;
-#endif
-}
 #define ward_owned_get(lvalue) __atomic_load_n(&(lvalue), __ATOMIC_RELAXED)
 
 #endif
