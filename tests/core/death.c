@@ -215,23 +215,47 @@ static void double_free_aligned(misuse_t *m)
     churn(100);
 }
 
-/* The owner allocates, then keeps allocating and freeing that size while
- * another thread frees the block twice (both frees are remote). */
-static void *owner_allocates_then_churns(void *arg)
+/* What the block's owner does around the other thread's frees of it. */
+typedef enum owner_script_e {
+    OWNER_KEEPS,         /* allocates and keeps the block: both frees are remote */
+    OWNER_FREES_FIRST,   /* frees it before the other thread does */
+    OWNER_FREES_SECOND,  /* frees it after the other thread did */
+    OWNER_FREES_REUSES,  /* frees it, then takes it out of its cache again */
+} owner_script_t;
+
+typedef struct owner_run_s {
+    misuse_t *misuse;
+    owner_script_t script;
+} owner_run_t;
+
+/* The owning thread: allocates the block, follows its script around the
+ * other thread's frees (phase 1 to 2), then keeps allocating and freeing
+ * that size, during which a late-caught double free must stop it. */
+static void *owner_follows_script(void *arg)
 {
-    misuse_t *m = arg;
+    const owner_run_t *run = arg;
+    misuse_t *m = run->misuse;
     unsigned char *p = small_block(m);
     expect_at(m, p, ward_usable_size(p));
+    if (run->script == OWNER_FREES_FIRST || run->script == OWNER_FREES_REUSES)
+        ward_free(p);
     atomic_store(&m->phase, 1);
     wait_for_phase(m, 2);
+    if (run->script == OWNER_FREES_SECOND)
+        ward_free(p);
+    if (run->script == OWNER_FREES_REUSES)
+        CHECK(ward_malloc(SMALL) == p); /* the newest cached block comes out first */
     churn(SMALL);
     return NULL;
 }
 
-static void run_with_owner(misuse_t *m, void *(*owner)(void *), int frees)
+/* The owner follows `script` while this thread frees the block `frees`
+ * times between phases 1 and 2. */
+static void run_with_owner(misuse_t *m, owner_script_t script, int frees)
 {
+    owner_run_t run = {m, script};
     pthread_t thread;
-    CHECK(pthread_create(&thread, NULL, owner, m) == 0);
+    CHECK(pthread_create(&thread, NULL, owner_follows_script, &run) == 0);
     wait_for_phase(m, 1);
     for (int i = 0; i < frees; i++)
         ward_free(m->block);
@@ -241,67 +265,29 @@ static void run_with_owner(misuse_t *m, void *(*owner)(void *), int frees)
 
 static void double_free_cross_thread(misuse_t *m)
 {
-    run_with_owner(m, owner_allocates_then_churns, 2);
+    run_with_owner(m, OWNER_KEEPS, 2);
 }
 
 /* The owner frees the block itself; another thread frees it again. */
-static void *owner_frees_then_churns(void *arg)
-{
-    misuse_t *m = arg;
-    unsigned char *p = small_block(m);
-    expect_at(m, p, ward_usable_size(p));
-    ward_free(p);
-    atomic_store(&m->phase, 1);
-    wait_for_phase(m, 2);
-    churn(SMALL);
-    return NULL;
-}
-
 static void double_free_remote_after_local(misuse_t *m)
 {
-    run_with_owner(m, owner_frees_then_churns, 1);
+    run_with_owner(m, OWNER_FREES_FIRST, 1);
 }
 
 /* Another thread frees the block first; the owner's own free is the
  * second, and is caught on the spot (the block carries the free tag, so the
  * owner looks among what other threads sent back, and finds it). */
-static void *owner_frees_after_remote(void *arg)
-{
-    misuse_t *m = arg;
-    unsigned char *p = small_block(m);
-    expect_at(m, p, ward_usable_size(p));
-    atomic_store(&m->phase, 1);
-    wait_for_phase(m, 2);
-    ward_free(p);
-    churn(SMALL);
-    return NULL;
-}
-
 static void double_free_local_after_remote(misuse_t *m)
 {
-    run_with_owner(m, owner_frees_after_remote, 1);
+    run_with_owner(m, OWNER_FREES_SECOND, 1);
 }
 
 /* The owner frees the block, another thread frees it again, and the owner
  * takes it out of its cache and keeps it before the second free reaches
  * it: taking that free back finds the block in use. */
-static void *owner_frees_reuses_then_churns(void *arg)
-{
-    misuse_t *m = arg;
-    unsigned char *p = small_block(m);
-    expect_at(m, p, ward_usable_size(p));
-    ward_free(p);
-    atomic_store(&m->phase, 1);
-    wait_for_phase(m, 2);
-    unsigned char *again = ward_malloc(SMALL);
-    CHECK(again == p); /* the newest cached block comes out first */
-    churn(SMALL);
-    return NULL;
-}
-
 static void double_free_remote_while_reused(misuse_t *m)
 {
-    run_with_owner(m, owner_frees_reuses_then_churns, 1);
+    run_with_owner(m, OWNER_FREES_REUSES, 1);
 }
 
 /* A write after free wipes the cached block's tag, so the second free does
@@ -441,7 +427,7 @@ static void clean_churn(misuse_t *m)
 
 static void clean_cross_thread(misuse_t *m)
 {
-    run_with_owner(m, owner_allocates_then_churns, 1);
+    run_with_owner(m, OWNER_KEEPS, 1);
 }
 
 static void clean_heap(misuse_t *m)
