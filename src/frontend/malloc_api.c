@@ -25,8 +25,12 @@ typedef struct block_info_s {
 
 /* Finds the block p points to; stops the program, naming operation, when
  * p is not a live block's start.  A small block freed and then looked up
- * again is caught here when its bit is already clear. */
-static void block_lookup(const void *p, const char *operation, block_info_t *info)
+ * again is caught here when its bit is already clear, or, with `releases`
+ * (free_sized, realloc: the caller gives the block up), when it carries the
+ * free tag and is found cached or sent back.  A size query does not read
+ * the tag: that is the program's data, which another thread may be writing
+ * while this one asks. */
+static void block_lookup(const void *p, const char *operation, bool releases, block_info_t *info)
 {
     unsigned map = _ward_segmap_byte(p);
     if (map == 0)
@@ -60,7 +64,7 @@ static void block_lookup(const void *p, const char *operation, block_info_t *inf
             ward_bit_t bit = _ward_page_bit(page, p);
             if (!(*bit.word & bit.mask))
                 _ward_fatal_op(operation, "double free", p, page->block_size);
-            if (((const ward_block_t *)p)->tag == _ward_free_tag)
+            if (releases && ((const ward_block_t *)p)->tag == _ward_free_tag)
                 _ward_heap_check_tagged(owner, page->class_index, (void *)p, operation);
         }
         info->kind = BLOCK_SMALL;
@@ -231,7 +235,7 @@ void _ward_free_core(void *p)
 size_t _ward_usable_size_core(const void *p)
 {
     block_info_t info;
-    block_lookup(p, "usable_size", &info);
+    block_lookup(p, "usable_size", false, &info);
     return info.usable;
 }
 
@@ -361,7 +365,7 @@ static void free_checked_size(void *p, size_t n, size_t alignment, const char *o
         return;
     }
     block_info_t info;
-    block_lookup(p, operation, &info);
+    block_lookup(p, operation, true, &info);
     /* A small aligned request takes a class of at least the alignment;
      * larger ones take what an unaligned request of n would. */
     size_t asked = info.kind == BLOCK_SMALL && alignment > n ? alignment : n;
@@ -393,7 +397,7 @@ static void *realloc_in(ward_heap_t *heap, void *p, size_t n)
         return NULL;
     }
     block_info_t info;
-    block_lookup(p, "realloc", &info);
+    block_lookup(p, "realloc", true, &info);
     if (n == 0) {
         ward_free(p);
         return NULL;
@@ -468,7 +472,7 @@ WARD_API size_t ward_usable_size(const void *p)
     if (WARD_UNLIKELY(_ward_diagnostics))
         return _ward_diag_usable_size(p);
     block_info_t info;
-    block_lookup(p, "usable_size", &info);
+    block_lookup(p, "usable_size", false, &info);
     return info.usable;
 }
 

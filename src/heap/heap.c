@@ -152,7 +152,8 @@ static void flush_allocated(ward_heap_t *h)
 void *_ward_cache_tag_lost(void *p)
 {
     ward_segment_t *seg = _ward_segment_of(p);
-    _ward_free_tag_lost(p, _ward_class_size[seg->slice_class[_ward_slice_index(seg, p)]]);
+    unsigned c = seg->slice_class[_ward_slice_index(seg, p)];
+    _ward_free_tag_lost(p, c < WARD_CLASS_COUNT ? _ward_class_size[c] : 0);
 }
 
 /* Returns p, a block from class c's cache, to its page.  It must still be
@@ -184,11 +185,14 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
     uint32_t n = _ward_cache_count(fc);
     ward_assert(count >= 1 && count <= n);
     uint32_t stacked = count < n ? count : n - 1;
-    for (uint32_t i = 1; i <= stacked; i++)
-        cache_return(h, fc->items[i]);
+    /* The blocks leave the cache before they go back to their pages: a page
+     * that empties checks that none of its blocks is still cached
+     * (page_check_uncached). */
+    void *leaving[WARD_FREE_CACHE_MAX];
+    memcpy(leaving, fc->items + 1, stacked * sizeof(void *));
     memmove(fc->items + 1, fc->items + 1 + stacked, (n - 1 - stacked) * sizeof(void *));
     if (count == n) {
-        cache_return(h, fc->top);
+        leaving[stacked] = fc->top;
         ward_owned_store(fc->top, NULL);
     }
     /* pops, then drained: a reader that sees only the first counts the
@@ -196,6 +200,8 @@ static void cache_drain(ward_heap_t *h, unsigned c, uint32_t count)
      * allocated (which could take a class's bytes below zero). */
     ward_owned_store(fc->pops, fc->pops + count);
     ward_owned_add(h->drained[c], count);
+    for (uint32_t i = 0; i < count; i++)
+        cache_return(h, leaving[i]);
 }
 
 /* About 256 KiB of blocks per class, at least 2 and at most the array:
@@ -238,9 +244,33 @@ static void cache_drain_all(ward_heap_t *h)
 
 /* --------------------------------------------------------- page lifecycle */
 
+/*
+ * page, of h, is empty and about to leave its class (kept as a spare that
+ * any class may take, or given back to its segment).  A cached block counts
+ * as in use, so an empty page has none in h's free cache, unless a block
+ * was freed twice and both copies came back: one into the cache, one taken
+ * back from another thread after the owner had reused and freed the block
+ * again (which gave it back its tag).  That copy must not outlive its page,
+ * whose next class would see it handed out over its own blocks: it is a
+ * double free, and the program stops here.  (At most WARD_FREE_CACHE_MAX
+ * pointers, once per page that empties.)
+ */
+static void page_check_uncached(ward_heap_t *h, ward_page_t *page)
+{
+    const ward_free_cache_t *fc = &h->cache[page->class_index];
+    uint32_t n = _ward_cache_count(fc);
+    const char *start = page->start, *end = start + (size_t)page->capacity * page->block_size;
+    for (uint32_t i = 1; i <= n; i++) {
+        const char *p = i < n ? fc->items[i] : fc->top;
+        if (WARD_UNLIKELY(p >= start && p < end))
+            _ward_fatal("free: double free", p, page->block_size);
+    }
+}
+
 static void page_retire(ward_heap_t *h, ward_page_t *page)
 {
     unsigned c = page->class_index;
+    page_check_uncached(h, page);
     unspare(h, page);
     queue_remove(page->in_full ? &h->full[c] : &h->avail[c], page);
     direct_update(h, c);
@@ -485,6 +515,7 @@ void _ward_heap_page_freed(ward_heap_t *h, ward_page_t *page)
      * goes back to the segment (and is decommitted after the decay delay). */
     if (page->used == 0 && page != h->direct[c] && !page->spare) {
         if (h->spare_bytes + page_bytes(page) <= WARD_SPARE_BYTES) {
+            page_check_uncached(h, page);
             page->spare = 1;
             h->spare_bytes += page_bytes(page);
             h->spare_classes |= (uint64_t)1 << c;

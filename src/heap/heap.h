@@ -250,7 +250,10 @@ WARD_HIDDEN void _ward_heap_free_tagged(ward_heap_t *heap, unsigned c, void *p);
  * for in the cache of class c and among the blocks other threads sent back.
  * Found, the program stops ("double free", naming operation); not found (a
  * live block whose data matches the tag by chance, or one another thread is
- * freeing at this moment, which its taking back will catch), it returns. */
+ * freeing at this moment), it returns.  In the second case the block ends
+ * up both cached and, once taken back, on its page: the cache pop finds its
+ * tag gone, or its page, emptying, finds it still cached
+ * (page_check_uncached), whichever comes first. */
 WARD_HIDDEN void _ward_heap_check_tagged(ward_heap_t *heap, unsigned c, void *p, const char *operation);
 
 /* A block of class c: from the class's free cache, else from the page the

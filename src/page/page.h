@@ -55,7 +55,8 @@
  *
  * The second word is the free tag (_ward_free_tag, secret.h) while the
  * block is in a free cache or on its way back from another thread, and 0
- * once it has left either (every class is at least 16 bytes).
+ * once it has left either (every class is at least 16 bytes); a block
+ * carved fresh holds whatever its memory held.
  */
 typedef struct ward_block_s {
     uintptr_t link; /* _ward_link_encode(next) */

@@ -33,6 +33,7 @@ set(WARD_DEATH_CASES
   double_free_small double_free_small_busy_page double_free_large double_free_huge
   double_free_aligned double_free_cross_thread double_free_remote_after_local double_free_heap
   double_free_local_after_remote double_free_remote_while_reused double_free_after_write_after_free
+  double_free_hidden_by_reuse
   write_after_free_into_cached_block
   free_sized_small_wrong free_sized_too_big free_sized_large_wrong free_sized_huge_wrong free_aligned_sized_wrong
   clean_churn clean_cross_thread clean_heap clean_aligned)
