@@ -331,6 +331,39 @@ static void test_churn(void)
            (unsigned long)thread_number);
 }
 
+/* ---- a size query while another thread writes the block ---- */
+
+/* ward_usable_size reads ward's metadata only: the block's bytes are the
+ * program's, and another thread may be writing them (the ThreadSanitizer
+ * build reports a race if the query reads them). */
+typedef struct written_block_s {
+    unsigned char *block;
+    atomic_int stop;
+} written_block_t;
+
+static void *block_writer(void *arg)
+{
+    written_block_t *w = arg;
+    for (unsigned i = 0; !atomic_load_explicit(&w->stop, memory_order_relaxed); i++)
+        w->block[i % 16] = (unsigned char)i; /* the first words, where free lists and tags go */
+    return NULL;
+}
+
+static void test_usable_size_while_written(void)
+{
+    written_block_t w = {.block = ward_malloc(48)};
+    CHECK(w.block != NULL);
+    size_t usable = ward_usable_size(w.block);
+    CHECK(usable >= 48);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, block_writer, &w) == 0);
+    for (int i = 0; i < 100000; i++)
+        CHECK(ward_usable_size(w.block) == usable);
+    atomic_store(&w.stop, 1);
+    CHECK(pthread_join(thread, NULL) == 0);
+    ward_free(w.block);
+}
+
 int main(void)
 {
     /* the main thread's heap and the C library's thread bookkeeping exist
@@ -340,6 +373,7 @@ int main(void)
     test_exchange();
     test_handoff();
     test_churn();
+    test_usable_size_while_written();
     puts("ok");
     return 0;
 }
