@@ -455,7 +455,9 @@ static void *alloc_small_slow_once(ward_heap_t *h, unsigned c, bool stand_in)
         page->in_full = 1;
         queue_push_back(&h->full[c], page);
     }
-    if (page == NULL)
+    /* Only thread heaps adopt: a user heap's destroy would free the
+     * abandoned page's blocks, which the program got from malloc. */
+    if (page == NULL && h->kind == WARD_HEAP_THREAD)
         page = page_adopt(h, c);
     if (page == NULL)
         page = page_new(h, c);
@@ -539,6 +541,10 @@ static void push_remote_chain(ward_page_t *page, ward_block_t *first, ward_block
      * abandoned page the owner is _ward_heap_abandoned, which nobody reads:
      * the adopter collects.) */
     ward_heap_t *owner = _ward_page_owner(page, memory_order_seq_cst);
+    /* Once the chain is pushed the owner (or a ward_collect of abandoned
+     * pages) may take it back and free the page: no owner is left to tell. */
+    if (owner == NULL)
+        return;
     uint64_t bit = (uint64_t)1 << page->class_index;
     if (!(atomic_load_explicit(&owner->remote_classes, memory_order_seq_cst) & bit))
         atomic_fetch_or_explicit(&owner->remote_classes, bit, memory_order_seq_cst);
@@ -1163,6 +1169,13 @@ void _ward_heap_destroy(ward_heap_t *h)
         }
     }
     _ward_huge_free_heap(h);
+    /* A ward_collect(true) waiting for the lock must find no pages here. */
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
+        h->avail[c].head = h->avail[c].tail = h->full[c].head = h->full[c].tail = NULL;
+        h->direct[c] = &_ward_page_empty;
+    }
+    h->spare_bytes = 0;
+    h->spare_classes = 0;
     pthread_mutex_unlock(&h->lock);
     heap_release(h);
 }

@@ -197,6 +197,10 @@ WARD_INLINE void *_ward_page_pop(ward_page_t *page)
 {
     ward_block_t *b = page->free;
     page->free = _ward_link_next_local(b, page->block_size);
+    /* A copy of b still on its way back from another thread (a double free
+     * after b went back to its page) then finds the tag gone when it is
+     * taken back, instead of passing for a free of the block handed out. */
+    b->tag = 0;
     page->used++;
     ward_bit_t bit = _ward_page_bit(page, b);
     *bit.word |= bit.mask;

@@ -256,9 +256,50 @@ static void test_heap_churn(void)
            (unsigned long long)committed_after_warmup, (unsigned long long)committed_at_end, cycles);
 }
 
+/* A thread leaves blocks behind when it exits (their page is abandoned);
+ * a user heap must not adopt that page, or destroying the heap would take
+ * the program's live blocks with it. */
+#define LEFT_BLOCKS 3
+static unsigned char *left_behind[LEFT_BLOCKS];
+
+static void *leaves_blocks(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < LEFT_BLOCKS; i++) {
+        CHECK((left_behind[i] = ward_malloc(100)) != NULL);
+        memset(left_behind[i], 0x5a, 100);
+    }
+    return NULL;
+}
+
+static void test_user_heap_adopts_nothing(void)
+{
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, leaves_blocks, NULL) == 0);
+    CHECK(pthread_join(thread, NULL) == 0);
+    ward_heap_t *heap = ward_heap_new();
+    CHECK(heap != NULL);
+    unsigned char *own = ward_heap_malloc(heap, 100);
+    CHECK(own != NULL);
+    for (int i = 0; i < LEFT_BLOCKS; i++)
+        CHECK((uintptr_t)own / (64 * 1024) != (uintptr_t)left_behind[i] / (64 * 1024));
+    ward_heap_destroy(heap);
+    void *later = ward_malloc(100); /* may reuse what the heap gave back */
+    CHECK(later != NULL);
+    memset(later, 0xa5, 100);
+    for (int i = 0; i < LEFT_BLOCKS; i++) {
+        for (int k = 0; k < 100; k++)
+            CHECK(left_behind[i][k] == 0x5a);
+        CHECK(ward_check() == 0);
+        ward_free(left_behind[i]);
+    }
+    ward_free(later);
+}
+
 int main(void)
 {
     test_functions();
+    test_user_heap_adopts_nothing();
     test_destroy_releases_everything();
     test_destroy_after_many_threads();
     test_heap_churn();

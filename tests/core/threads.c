@@ -364,6 +364,61 @@ static void test_usable_size_while_written(void)
     ward_free(w.block);
 }
 
+/* ---- collections racing heap destruction and abandoned pages ---- */
+
+static atomic_int collecting_stop;
+
+static void *collects(void *arg)
+{
+    bool force = arg != NULL;
+    while (!atomic_load(&collecting_stop))
+        ward_collect(force);
+    return NULL;
+}
+
+#define LEFT_PER_THREAD 64
+static void *leaves_blocks(void *arg)
+{
+    void **blocks = arg;
+    for (int i = 0; i < LEFT_PER_THREAD; i++)
+        CHECK((blocks[i] = ward_malloc(700 + 40 * (i % 8))) != NULL);
+    return NULL;
+}
+
+/* A thread collecting all the time (ward_collect(true) walks user heaps;
+ * ward_collect(false) frees abandoned pages that emptied) while others
+ * destroy user heaps and free blocks that exited threads left behind: no
+ * page may be freed twice, and a remote free into a page that a collection
+ * frees at that moment must not crash. */
+static void test_collect_races(void)
+{
+    for (int force = 0; force < 2; force++) {
+        atomic_store(&collecting_stop, 0);
+        pthread_t collector;
+        CHECK(pthread_create(&collector, NULL, collects, force ? (void *)1 : NULL) == 0);
+        for (int round = 0; round < 2000; round++) {
+            ward_heap_t *heap = ward_heap_new();
+            CHECK(heap != NULL);
+            void *own[20];
+            for (int i = 0; i < 20; i++)
+                CHECK((own[i] = ward_heap_malloc(heap, 64 + 100 * (size_t)i)) != NULL);
+            for (int i = 0; i < 20; i++)
+                ward_free(own[i]);
+            ward_heap_destroy(heap);
+            if (round % 8 == 0) {
+                void *left[LEFT_PER_THREAD];
+                pthread_t thread;
+                CHECK(pthread_create(&thread, NULL, leaves_blocks, left) == 0);
+                CHECK(pthread_join(thread, NULL) == 0);
+                for (int i = 0; i < LEFT_PER_THREAD; i++)
+                    ward_free(left[i]);
+            }
+        }
+        atomic_store(&collecting_stop, 1);
+        CHECK(pthread_join(collector, NULL) == 0);
+    }
+}
+
 int main(void)
 {
     /* the main thread's heap and the C library's thread bookkeeping exist
@@ -374,6 +429,7 @@ int main(void)
     test_handoff();
     test_churn();
     test_usable_size_while_written();
+    test_collect_races();
     puts("ok");
     return 0;
 }
