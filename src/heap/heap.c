@@ -224,11 +224,14 @@ static uint32_t cache_limit(unsigned c)
 void _ward_heap_cache_push_slow(ward_heap_t *h, unsigned c, void *p)
 {
     ward_free_cache_t *fc = &h->cache[c];
-    if (fc->limit == 0)
+    uint32_t n = _ward_cache_count(fc);
+    if (fc->limit == 0) {
         fc->limit = cache_limit(c); /* the class's first free into the cache */
-    else if (_ward_cache_count(fc) >= fc->limit)
-        cache_drain(h, c, _ward_cache_count(fc) - _ward_cache_count(fc) / 2);
-    if ((_ward_cache_push(fc, fc->pushes, _ward_cache_count(fc), p) & (WARD_HEARTBEAT - 1)) == 0)
+    } else if (n >= fc->limit) {
+        cache_drain(h, c, n - n / 2);
+        n /= 2;
+    }
+    if ((_ward_cache_push(fc, fc->pushes, n, p) & (WARD_HEARTBEAT - 1)) == 0)
         _ward_heap_housekeeping(h);
 }
 
@@ -240,6 +243,18 @@ static void cache_drain_all(ward_heap_t *h)
         if (n)
             cache_drain(h, c, n);
     }
+}
+
+/* The first block of fc that lies in [start, end), or NULL. */
+static const void *cache_find(const ward_free_cache_t *fc, const char *start, const char *end)
+{
+    uint32_t n = _ward_cache_count(fc);
+    for (uint32_t i = 1; i <= n; i++) {
+        const char *p = _ward_cache_block(fc, i, n);
+        if (p >= start && p < end)
+            return p;
+    }
+    return NULL;
 }
 
 /* --------------------------------------------------------- page lifecycle */
@@ -257,14 +272,10 @@ static void cache_drain_all(ward_heap_t *h)
  */
 static void page_check_uncached(ward_heap_t *h, ward_page_t *page)
 {
-    const ward_free_cache_t *fc = &h->cache[page->class_index];
-    uint32_t n = _ward_cache_count(fc);
-    const char *start = page->start, *end = start + (size_t)page->capacity * page->block_size;
-    for (uint32_t i = 1; i <= n; i++) {
-        const char *p = i < n ? fc->items[i] : fc->top;
-        if (WARD_UNLIKELY(p >= start && p < end))
-            _ward_fatal("free: double free", p, page->block_size);
-    }
+    const char *end = page->start + (size_t)page->capacity * page->block_size;
+    const void *p = cache_find(&h->cache[page->class_index], page->start, end);
+    if (WARD_UNLIKELY(p != NULL))
+        _ward_fatal("free: double free", p, page->block_size);
 }
 
 static void page_retire(ward_heap_t *h, ward_page_t *page)
@@ -728,20 +739,10 @@ void _ward_heap_free_locked(ward_heap_t *h, ward_page_t *page, void *p)
 
 static void collect_inbox(ward_heap_t *h) { inbox_take_all(h, NULL); }
 
-static bool cache_holds(const ward_free_cache_t *fc, const void *p)
-{
-    if (fc->top == p)
-        return true;
-    for (uint32_t i = 1; i < _ward_cache_count(fc); i++)
-        if (fc->items[i] == p)
-            return true;
-    return false;
-}
-
 void _ward_heap_check_tagged(ward_heap_t *h, unsigned c, void *p, const char *operation)
 {
     ward_page_t *page = page_of_block(p);
-    if (cache_holds(&h->cache[c], p))
+    if (cache_find(&h->cache[c], p, (const char *)p + 1))
         _ward_fatal_op(operation, "double free", p, page->block_size);
     /* Sent back by another thread?  Taking back what the inbox and the
      * page's own list hold clears the tags of the blocks taken; one more
@@ -1170,10 +1171,10 @@ void _ward_heap_destroy(ward_heap_t *h)
     }
     _ward_huge_free_heap(h);
     /* A ward_collect(true) waiting for the lock must find no pages here. */
-    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
-        h->avail[c].head = h->avail[c].tail = h->full[c].head = h->full[c].tail = NULL;
+    memset(h->avail, 0, sizeof h->avail);
+    memset(h->full, 0, sizeof h->full);
+    for (unsigned c = 0; c < WARD_CLASS_COUNT; c++)
         h->direct[c] = &_ward_page_empty;
-    }
     h->spare_bytes = 0;
     h->spare_classes = 0;
     pthread_mutex_unlock(&h->lock);

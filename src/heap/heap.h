@@ -91,6 +91,13 @@ _Static_assert(sizeof(ward_free_cache_t) == 512, "a free cache is 512 bytes");
  * the counters themselves, never their difference) */
 WARD_INLINE uint32_t _ward_cache_count(const ward_free_cache_t *fc) { return (uint32_t)(fc->pushes - fc->pops); }
 
+/* Cached block i, 1 <= i <= n = _ward_cache_count(fc): items[1 .. n - 1],
+ * oldest first, then top. (owner) */
+WARD_INLINE void *_ward_cache_block(const ward_free_cache_t *fc, uint32_t i, uint32_t n)
+{
+    return i < n ? fc->items[i] : fc->top;
+}
+
 /* Reports p, a block leaving a free cache without its tag, and stops.  It
  * is declared as returning a block (and hidden from gcc's analysis), so
  * that malloc's fast path jumps to it with no stack frame of its own. */

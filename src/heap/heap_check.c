@@ -141,7 +141,7 @@ static void check_caches(check_state_t *s)
         }
         /* items[1 .. n - 1], oldest first, then top. */
         for (uint32_t i = 1; i <= n; i++) {
-            void *p = i < n ? fc->items[i] : fc->top;
+            void *p = _ward_cache_block(fc, i, n);
             if (_ward_segmap_byte(p) != WARD_SEGMAP_SLICED) {
                 fail(s, WARD_CHECK_FREE_LIST, "free cache holds a pointer outside ward's segments", p);
                 return;
